@@ -1,0 +1,117 @@
+"""Small data sets made here or shipped by scikit-learn (nothing is downloaded).
+
+Inputs have shape ``(n, d)``; labels are ``(n,)`` floats (``+1/-1`` for two classes).
+Randomness comes from an explicit ``seed`` (int) or JAX ``key``, so every call is reproducible.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import jax
+import numpy as np
+
+from ntkbook import _checks
+
+
+def two_point(angle: float = np.pi / 3, targets: tuple[float, float] = (1.0, -1.0)):
+    """Two unit-norm inputs at ``angle`` radians apart, ``x1 = (1, 0)``; returns ``x (2, 2)``,
+    ``y (2,)``. The NTK on them is a 2 x 2 matrix, so training can be drawn in the plane."""
+    angle = _checks.positive(angle, "angle")
+    x = np.array([[1.0, 0.0], [np.cos(angle), np.sin(angle)]])
+    return x, np.asarray(targets, dtype=float)
+
+
+def unit_circle(n: int, endpoint: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` equally spaced points on the unit circle: angles ``(n,)`` in ``[0, 2 pi)`` and
+    ``x = (cos, sin)`` of shape ``(n, 2)``."""
+    n = _checks.integer(n, "n", 1)
+    gamma = np.linspace(0, 2 * np.pi, n, endpoint=endpoint)
+    return gamma, np.stack([np.cos(gamma), np.sin(gamma)], axis=1)
+
+
+def _default_target(x: np.ndarray) -> np.ndarray:
+    return np.sin(x) + 0.3 * np.sin(3 * x)
+
+
+def regression_1d(
+    n: int = 40,
+    noise: float = 0.1,
+    seed: int = 0,
+    low: float = -3.0,
+    high: float = 3.0,
+    target: Callable[[np.ndarray], np.ndarray] = _default_target,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Noisy samples of a 1-D function: ``x (n, 1)`` sorted uniform in ``[low, high]`` and
+    ``y = target(x) + noise * N(0, 1)`` of shape ``(n,)``."""
+    n = _checks.integer(n, "n", 1)
+    noise = _checks.positive(noise, "noise", strict=False)
+    if not high > low:
+        raise ValueError(f"high must be > low, got low={low}, high={high}")
+    rng = np.random.default_rng(seed)
+    x = np.sort(rng.uniform(low, high, n))
+    y = target(x) + noise * rng.normal(size=n)
+    return x[:, None], y
+
+
+def circles(n: int = 200, noise: float = 0.05, factor: float = 0.4, seed: int = 0):
+    """Two concentric circles (scikit-learn's ``make_circles``): ``x (n, 2)``, ``y`` in {+1, -1}
+    (+1 on the inner circle)."""
+    from sklearn.datasets import make_circles
+
+    n = _checks.integer(n, "n", 2)
+    x, y = make_circles(n, noise=noise, factor=factor, random_state=seed)
+    return x, np.where(y == 1, 1.0, -1.0)
+
+
+def moons(n: int = 200, noise: float = 0.05, seed: int = 0):
+    """Two interleaving half-moons (``make_moons``): ``x (n, 2)``, ``y`` in {+1, -1}."""
+    from sklearn.datasets import make_moons
+
+    n = _checks.integer(n, "n", 2)
+    x, y = make_moons(n, noise=noise, random_state=seed)
+    return x, np.where(y == 1, 1.0, -1.0)
+
+
+def digits_pair(
+    a: int = 0, b: int = 1, n: int | None = None, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """A two-class problem from scikit-learn's shipped 8x8 digits: images of digit ``a``
+    (label +1) and ``b`` (label -1), each scaled to unit norm; ``x (n, 64)``, ``y (n,)``.
+    With ``n`` given, a random subset of that size (fixed by ``seed``)."""
+    from sklearn.datasets import load_digits
+
+    for name, v in (("a", a), ("b", b)):
+        if _checks.integer(v, name, 0) > 9:
+            raise ValueError(f"{name} must be a digit 0-9, got {v}")
+    if a == b:
+        raise ValueError(f"a and b must differ, got {a} twice")
+    data = load_digits()
+    mask = np.isin(data.target, [a, b])
+    x = data.data[mask].astype(float)
+    y = np.where(data.target[mask] == a, 1.0, -1.0)
+    if n is not None:
+        n = _checks.integer(n, "n", 2)
+        if n > len(y):
+            raise ValueError(f"n must be <= {len(y)} (images of {a} and {b}), got {n}")
+        idx = np.sort(np.random.default_rng(seed).choice(len(y), n, replace=False))
+        x, y = x[idx], y[idx]
+    return x / np.linalg.norm(x, axis=1, keepdims=True), y
+
+
+def flip_labels(y: Any, p: float, key: Any = 0) -> np.ndarray:
+    """Flip the sign of exactly ``round(p * n)`` labels chosen at random (+1/-1 labels)."""
+    y = np.asarray(_checks.vector(y, "y"))
+    if not 0 <= float(p) <= 1:
+        raise ValueError(f"p must be a probability in [0, 1], got {p}")
+    n_flip = int(round(float(p) * len(y)))
+    idx = np.asarray(jax.random.permutation(_checks.key(key), len(y)))[:n_flip]
+    out = y.copy()
+    out[idx] = -out[idx]
+    return out
+
+
+def random_labels(n: int, key: Any = 0) -> np.ndarray:
+    """``n`` independent uniformly random labels in {+1, -1}."""
+    n = _checks.integer(n, "n", 1)
+    return np.where(np.asarray(jax.random.bernoulli(_checks.key(key), 0.5, (n,))), 1.0, -1.0)

@@ -1,0 +1,211 @@
+"""The finite-width (empirical) NTK from automatic differentiation, and the linearised model.
+
+For a model ``f(params, x) -> (n,)`` the empirical NTK is
+``K(x, x') = <grad_w f(x, w), grad_w f(x', w)>``, i.e. ``K = J1 @ J2.T`` with ``J`` the
+``(n, P)`` Jacobian of the outputs with respect to all ``P`` parameters (the feature map
+``phi(x) = grad_w f(x, w0)``). Three ways to get it:
+
+- ``"structured"`` (an :class:`~ntkbook.nets.MLP` only): never forms ``J``. For a dense layer
+  ``h = s_w a W + s_b b`` the weight gradient is the outer product of the layer input ``a`` and
+  the back-propagated signal ``delta = df/dh``, so the layer's share of the kernel is
+  ``(s_w^2 A1 A2^T + s_b^2) * (D1 D2^T)`` (elementwise product of two Gram matrices).
+- ``"jacobian"``: form ``J1`` and ``J2`` with reverse mode and contract them.
+- ``"ntvp"``: NTK-vector products, ``K e_j = J1 (J2^T e_j)``, one ``vjp`` then a ``jvp`` per
+  column; memory ``O(P)``. With ``x2`` a single point this gives a whole kernel column in one pass.
+
+``"auto"`` takes the structured path for an MLP; otherwise Jacobian contraction (fewer flops)
+when the Jacobians of one block fit in ``memory_limit`` bytes, NTK-vector products if not.
+Inputs are processed in blocks of ``block_size`` rows so memory stays bounded for large ``n``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ntkbook import _checks
+from ntkbook.nets import MLP
+
+STRATEGIES = ("auto", "structured", "jacobian", "ntvp")
+
+
+def _as_mlp(f: Any) -> MLP | None:
+    """The MLP behind ``f`` (the net itself or its bound ``__call__``), else ``None``."""
+    if isinstance(f, MLP):
+        return f
+    owner = getattr(f, "__self__", None)
+    return owner if isinstance(owner, MLP) else None
+
+
+@jax.jit
+def _flatten_jac(jac: Any) -> jax.Array:
+    leaves = jax.tree_util.tree_leaves(jac)
+    return jnp.concatenate([leaf.reshape(leaf.shape[0], -1) for leaf in leaves], axis=1)
+
+
+@lru_cache(maxsize=64)
+def _jacobian_fn(f: Callable) -> Callable:
+    return jax.jit(lambda p, x: _flatten_jac(jax.jacrev(f)(p, x)))
+
+
+@lru_cache(maxsize=64)
+def _ntvp_fn(f: Callable) -> Callable:
+    def block(p, x1, x2):
+        _, pullback = jax.vjp(lambda q: f(q, x2), p)
+        cotangents = jnp.eye(x2.shape[0], dtype=jnp.result_type(float))
+
+        def column(e):
+            (tangent,) = pullback(e)
+            return jax.jvp(lambda q: f(q, x1), (p,), (tangent,))[1]
+
+        return jax.vmap(column, out_axes=1)(cotangents)
+
+    return jax.jit(block)
+
+
+@jax.jit
+def _gram(a: jax.Array, b: jax.Array) -> jax.Array:
+    return a @ b.T
+
+
+@jax.jit
+def _backprop_signals(net_params, net_scales, preacts, dphis):
+    """delta^l = df/dh^l for every layer, each ``(n, n_l)``; delta of the output is 1."""
+    deltas = [jnp.ones_like(preacts[-1])]
+    for l in range(len(preacts) - 2, -1, -1):
+        w_next = net_params[l + 1][0]
+        s_next = net_scales[l + 1][0]
+        deltas.insert(0, s_next * (deltas[0] @ w_next.T) * dphis[l])
+    return deltas
+
+
+def _mlp_signals(net: MLP, params, x):
+    preacts, inputs = net.forward(params, x)
+    dphis = [net.dphi(h) for h in preacts[:-1]]
+    deltas = _backprop_signals(params, net.layer_scales(), preacts, dphis)
+    return inputs, deltas
+
+
+@lru_cache(maxsize=64)
+def _structured_fn(net: MLP) -> Callable:
+    scales = net.layer_scales()
+
+    def block(params, x1, x2):
+        a1, d1 = _mlp_signals(net, params, x1)
+        a2, d2 = _mlp_signals(net, params, x2)
+        k = 0.0
+        for (sw, sb), u1, u2, e1, e2 in zip(scales, a1, a2, d1, d2):
+            k = k + (sw**2 * (u1 @ u2.T) + sb**2) * (e1 @ e2.T)
+        return k
+
+    return jax.jit(block)
+
+
+def _n_params(params: Any) -> int:
+    return sum(int(np.prod(leaf.shape)) for leaf in jax.tree_util.tree_leaves(params))
+
+
+def _check_model(f: Callable, params: Any, x: jax.Array) -> None:
+    try:
+        out = jax.eval_shape(f, params, x)
+    except ValueError:
+        raise
+    except Exception as err:  # a shape mismatch deep inside f
+        raise ValueError(f"f(params, x1) failed for x1 of shape {x.shape}: {err}") from err
+    if getattr(out, "shape", None) != (x.shape[0],):
+        raise ValueError(
+            f"f must map x of shape (n, d) to outputs of shape (n,); got {getattr(out, 'shape', out)}"
+        )
+
+
+def empirical_ntk(
+    f: Callable,
+    params: Any,
+    x1: Any,
+    x2: Any | None = None,
+    strategy: str = "auto",
+    block_size: int | None = None,
+    memory_limit: float = 2e9,
+) -> jax.Array:
+    """Empirical NTK ``K[i, j] = <grad f(x1[i]), grad f(x2[j])>``, shape ``(n1, n2)``.
+
+    Args:
+        f: a model ``f(params, x) -> (n,)``; an :class:`~ntkbook.nets.MLP` (or its bound call)
+            enables the structured path.
+        params: the parameters (any pytree) at which the kernel is taken.
+        x1: inputs ``(n1, d)``; x2: inputs ``(n2, d)`` or ``None`` for ``x1``.
+        strategy: ``"auto"``, ``"structured"``, ``"jacobian"`` or ``"ntvp"`` (module docstring).
+        block_size: rows per block (default: everything at once when it fits).
+        memory_limit: bytes allowed for the Jacobians of one pair of blocks.
+    """
+    strategy = _checks.choice(strategy, "strategy", STRATEGIES)
+    a, b = _checks.pair(x1, x2)
+    net = _as_mlp(f)
+    if net is not None:
+        _checks.matrix(a, "x1", dim=net.in_dim, dim_name="the network's in_dim")
+    if strategy == "structured" and net is None:
+        raise ValueError("strategy='structured' needs f to be an ntkbook.nets.MLP")
+    _check_model(f, params, a[:1])
+    n_par = _n_params(params)
+    itemsize = jnp.dtype(jnp.result_type(float)).itemsize
+    if strategy == "auto":
+        if net is not None:
+            strategy = "structured"
+        else:
+            fits = (a.shape[0] + b.shape[0]) * n_par * itemsize <= memory_limit
+            strategy = "jacobian" if fits or block_size is not None else "ntvp"
+    if block_size is None:
+        rows = a.shape[0] + b.shape[0]
+        per_row = n_par * itemsize if strategy == "jacobian" else 4 * itemsize * max(
+            net.width if net else 1, 1
+        )
+        block_size = max(1, min(rows, int(memory_limit // max(per_row, 1)) // 2))
+    block_size = _checks.integer(block_size, "block_size", 1)
+    if strategy == "structured":
+        fn = _structured_fn(net)
+        return _blockwise(lambda u, v: fn(params, u, v), a, b, block_size)
+    if strategy == "ntvp":
+        fn = _ntvp_fn(f)
+        return _blockwise(lambda u, v: fn(params, u, v), a, b, block_size)
+    jac = _jacobian_fn(f)
+    return _blockwise(lambda u, v: _gram(jac(params, u), jac(params, v)), a, b, block_size)
+
+
+def _blockwise(fn: Callable, a: jax.Array, b: jax.Array, size: int) -> jax.Array:
+    """Assemble ``fn(a_block, b_block)`` over row blocks of ``a`` and ``b``."""
+    if a.shape[0] <= size and b.shape[0] <= size:
+        return fn(a, b)
+    rows = []
+    for i in range(0, a.shape[0], size):
+        rows.append(jnp.concatenate(
+            [fn(a[i:i + size], b[j:j + size]) for j in range(0, b.shape[0], size)], axis=1))
+    return jnp.concatenate(rows, axis=0)
+
+
+def jacobian_features(f: Callable, params: Any, x: Any) -> jax.Array:
+    """The NTK feature map ``phi(x) = grad_w f(x, params)`` for every row: shape ``(n, P)``.
+
+    Parameters are flattened in ``jax.tree_util`` leaf order; ``phi @ phi.T`` is the empirical NTK.
+    """
+    x = _checks.matrix(x, "x")
+    _check_model(f, params, x[:1])
+    return _jacobian_fn(f)(params, x)
+
+
+def linearize(f: Callable, params0: Any) -> Callable:
+    """First-order Taylor model around ``params0``:
+    ``f_lin(w, x) = f(w0, x) + grad_w f(x, w0) . (w - w0)``, computed with one ``jvp``.
+
+    Its empirical NTK is constant, equal to that of ``f`` at ``params0``.
+    """
+
+    def f_lin(params, x):
+        delta = jax.tree_util.tree_map(lambda p, p0: p - p0, params, params0)
+        out, tangent = jax.jvp(lambda q: f(q, x), (params0,), (delta,))
+        return out + tangent
+
+    return f_lin

@@ -1,0 +1,97 @@
+"""Closed-form infinite-width kernels (NNGP and NTK) of deep fully connected networks.
+
+Network (NTK parameterisation, ``depth`` hidden layers, one linear output):
+``h^1 = w_std/sqrt(d) W^1 x + b_std b^1``, ``h^{l+1} = w_std/sqrt(n_l) W^{l+1} phi(h^l) + b_std b^{l+1}``,
+``f = h^{depth+1}``, all weights and biases ``N(0, 1)``. As every width goes to infinity
+(Neal, 1996; Lee et al., 2018; Jacot et al., 2018):
+
+- ``Sigma^1(x, x') = w_std^2 x.x'/d + b_std^2`` and ``Theta^1 = Sigma^1``;
+- ``Sigma^{l+1} = w_std^2 E[phi(u) phi(v)] + b_std^2``,
+  ``dSigma^{l+1} = w_std^2 E[phi'(u) phi'(v)]`` with ``(u, v) ~ N(0, Sigma^l on {x, x'})``;
+- ``Theta^{l+1} = Sigma^{l+1} + Theta^l * dSigma^{l+1}`` (elementwise).
+
+``nngp = Sigma^{depth+1}`` is the covariance of ``f`` at initialisation and
+``ntk = Theta^{depth+1}`` its neural tangent kernel.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from ntkbook import _checks
+
+ACTIVATIONS = ("relu", "erf")
+
+
+def _relu_expectations(q1, q2, c):
+    """E[relu(u) relu(v)], E[step(u) step(v)] and the diagonals E[relu(u)^2] (arc-cosine kernel)."""
+    norm = jnp.sqrt(q1[:, None] * q2[None, :])
+    safe = jnp.where(norm > 0, norm, 1.0)
+    rho = jnp.clip(c / safe, -1.0, 1.0)
+    theta = jnp.arccos(rho)
+    sin = jnp.sqrt(jnp.maximum(1.0 - rho**2, 0.0))
+    k = jnp.where(norm > 0, norm * (sin + (jnp.pi - theta) * rho) / (2 * jnp.pi), 0.0)
+    kdot = (jnp.pi - theta) / (2 * jnp.pi)
+    return k, kdot, q1 / 2, q2 / 2
+
+
+def _erf_expectations(q1, q2, c):
+    """E[erf(u) erf(v)], E[erf'(u) erf'(v)] and the diagonals (Williams, 1997)."""
+    a1, a2 = 1 + 2 * q1, 1 + 2 * q2
+    denom = jnp.sqrt(a1[:, None] * a2[None, :])
+    k = 2 / jnp.pi * jnp.arcsin(jnp.clip(2 * c / denom, -1.0, 1.0))
+    kdot = 4 / jnp.pi / jnp.sqrt(jnp.maximum(a1[:, None] * a2[None, :] - 4 * c**2, 1e-30))
+    d1 = 2 / jnp.pi * jnp.arcsin(2 * q1 / a1)
+    d2 = 2 / jnp.pi * jnp.arcsin(2 * q2 / a2)
+    return k, kdot, d1, d2
+
+
+_EXPECTATIONS = {"relu": _relu_expectations, "erf": _erf_expectations}
+
+
+@partial(jax.jit, static_argnames=("depth", "activation"))
+def _nngp_ntk(x1, x2, depth, activation, w_std, b_std):
+    d = x1.shape[1]
+    w2, b2 = w_std**2, b_std**2
+    q1 = w2 * jnp.sum(x1**2, 1) / d + b2
+    q2 = w2 * jnp.sum(x2**2, 1) / d + b2
+    sigma = w2 * (x1 @ x2.T) / d + b2
+    theta = sigma
+    for _ in range(depth):
+        k, kdot, d1, d2 = _EXPECTATIONS[activation](q1, q2, sigma)
+        sigma = w2 * k + b2
+        theta = sigma + theta * (w2 * kdot)
+        q1, q2 = w2 * d1 + b2, w2 * d2 + b2
+    return sigma, theta
+
+
+def nngp_ntk(
+    x1: Any,
+    x2: Any | None = None,
+    depth: int = 1,
+    activation: str = "relu",
+    w_std: float = 1.0,
+    b_std: float = 0.0,
+) -> tuple[jax.Array, jax.Array]:
+    """Infinite-width NNGP and NTK of an MLP with ``depth`` hidden layers.
+
+    Args:
+        x1: inputs, shape ``(n1, d)``.
+        x2: inputs, shape ``(n2, d)``; ``None`` means ``x1``.
+        depth: number of hidden layers (>= 0; 0 is the linear model).
+        activation: ``"relu"`` or ``"erf"`` (``erf(x)`` itself).
+        w_std, b_std: weight and bias scales (``w_std > 0``, ``b_std >= 0``).
+
+    Returns:
+        ``(nngp, ntk)``, each of shape ``(n1, n2)``.
+    """
+    depth = _checks.integer(depth, "depth", 0)
+    activation = _checks.choice(activation, "activation", ACTIVATIONS)
+    w_std = _checks.positive(w_std, "w_std")
+    b_std = _checks.positive(b_std, "b_std", strict=False)
+    a, b = _checks.pair(x1, x2)
+    return _nngp_ntk(a, b, depth, activation, w_std, b_std)

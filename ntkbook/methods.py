@@ -1,0 +1,168 @@
+"""Kernel methods on precomputed kernel matrices.
+
+Conventions: ``k_train`` is ``K(X, X)`` of shape ``(n, n)``; ``k_test_train`` is ``K(x, X)`` of
+shape ``(m, n)``; targets ``y`` have shape ``(n,)`` (or ``(n, k)`` where stated).
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ntkbook import _checks
+from ntkbook.dynamics import eigh_desc
+
+
+def _test_train(k_test_train: Any, n: int) -> jax.Array:
+    k = _checks.finite_array(k_test_train, "k_test_train")
+    if k.ndim != 2 or k.shape[1] != n:
+        raise ValueError(f"k_test_train must have shape (m, {n}), got {k.shape}")
+    return jnp.asarray(k)
+
+
+def nadaraya_watson(k_test_train: Any, y: Any) -> jax.Array:
+    """Nadaraya–Watson estimate ``sum_i K(x, x_i) y_i / sum_i K(x, x_i)``; shape ``(m,)``.
+
+    Needs non-negative weights with a positive sum in every row (a Gaussian kernel whose
+    bandwidth is so small that all weights underflow to 0 is rejected, not turned into NaN).
+    """
+    k = _checks.finite_array(k_test_train, "k_test_train")
+    if k.ndim != 2:
+        raise ValueError(f"k_test_train must be a 2-D (m, n) matrix, got shape {k.shape}")
+    y = _checks.targets(y, k.shape[1], "the columns of k_test_train")
+    if np.any(k < 0):
+        raise ValueError("k_test_train must hold non-negative weights")
+    sums = k.sum(1)
+    if np.any(sums <= 0):
+        raise ValueError(
+            "k_test_train has a row whose weights sum to 0 (bandwidth too small for the data?)"
+        )
+    k = jnp.asarray(k)
+    return (k @ y) / jnp.asarray(sums).reshape((-1,) + (1,) * (y.ndim - 1))
+
+
+def _solve_psd(k: jax.Array, rhs: jax.Array, ridge: float, name: str) -> jax.Array:
+    a = k + ridge * jnp.eye(k.shape[0], dtype=k.dtype)
+    chol = jnp.linalg.cholesky(a)
+    if not bool(jnp.all(jnp.isfinite(chol))):
+        raise ValueError(f"{name} + ridge * I must be positive definite (try a ridge > 0)")
+    return jax.scipy.linalg.cho_solve((chol, True), rhs)
+
+
+def kernel_ridge_coefficients(k_train: Any, y: Any, ridge: float) -> jax.Array:
+    """Dual coefficients ``alpha = (K + ridge I)^{-1} y``; shape like ``y``."""
+    k = _checks.square_symmetric(k_train, "k_train", psd=True)
+    y = _checks.targets(y, k.shape[0], "k_train")
+    ridge = _checks.positive(ridge, "ridge", strict=False)
+    return _solve_psd(k, y, ridge, "k_train")
+
+
+def kernel_ridge(k_train: Any, y: Any, k_test_train: Any, ridge: float) -> jax.Array:
+    """Kernel ridge regression in the dual: ``K(x, X) (K + ridge I)^{-1} y``; shape ``(m,)``.
+
+    ``ridge = 0`` is kernel (minimum-norm) interpolation and needs ``K`` positive definite.
+    """
+    alpha = kernel_ridge_coefficients(k_train, y, ridge)
+    return _test_train(k_test_train, alpha.shape[0]) @ alpha
+
+
+def ridge_primal(features_train: Any, y: Any, features_test: Any, ridge: float) -> jax.Array:
+    """Ridge regression on explicit features: ``w = (Phi^T Phi + ridge I)^{-1} Phi^T y``.
+
+    ``features_train`` is ``(n, D)``, ``features_test`` ``(m, D)``; returns ``(m,)``. It solves a
+    ``D x D`` system where the dual solves ``n x n``: cheaper when ``D < n``.
+    """
+    phi = _checks.matrix(features_train, "features_train")
+    phi_t = _checks.matrix(features_test, "features_test", dim=phi.shape[1],
+                           dim_name="features_train")
+    y = _checks.targets(y, phi.shape[0], "features_train")
+    ridge = _checks.positive(ridge, "ridge", strict=False)
+    w = _solve_psd(phi.T @ phi, phi.T @ y, ridge, "features_train^T features_train")
+    return phi_t @ w
+
+
+def kernel_ridge_loo(k_train: Any, y: Any, ridge: float) -> jax.Array:
+    """Leave-one-out residuals of kernel ridge regression in closed form; shape ``(n,)``.
+
+    With ``G = K + ridge I`` and ``alpha = G^{-1} y``, the residual at ``x_i`` of the model fitted
+    without point ``i`` is ``y_i - f_{-i}(x_i) = alpha_i / (G^{-1})_{ii}``.
+    """
+    k = _checks.square_symmetric(k_train, "k_train", psd=True)
+    y = _checks.vector(y, "y", k.shape[0], "k_train")
+    ridge = _checks.positive(ridge, "ridge", strict=False)
+    g_inv = _solve_psd(k, jnp.eye(k.shape[0], dtype=k.dtype), ridge, "k_train")
+    return (g_inv @ y) / jnp.diag(g_inv)
+
+
+def center_kernel(k: jax.Array) -> jax.Array:
+    """Centre a kernel matrix in feature space: ``H K H`` with ``H = I - 11^T/n``."""
+    return k - k.mean(0, keepdims=True) - k.mean(1, keepdims=True) + k.mean()
+
+
+class KernelPCA(NamedTuple):
+    """A fitted kernel PCA: eigenvalues ``(c,)`` of ``HKH`` (decreasing), eigenvectors ``(n, c)``,
+    and the column means and overall mean of the training kernel (for out-of-sample centring)."""
+
+    eigenvalues: jax.Array
+    eigenvectors: jax.Array
+    col_means: jax.Array
+    mean: jax.Array
+
+    def transform(self, k_new_train: Any) -> jax.Array:
+        """Project new points from ``K(x_new, X)`` of shape ``(m, n)``: returns ``(m, c)``."""
+        kx = _test_train(k_new_train, self.col_means.shape[0])
+        kc = kx - kx.mean(1, keepdims=True) - self.col_means[None, :] + self.mean
+        return kc @ (self.eigenvectors / jnp.sqrt(self.eigenvalues)[None, :])
+
+
+def kernel_pca_fit(k: Any, n_components: int) -> KernelPCA:
+    """Fit kernel PCA on ``K`` ``(n, n)``, keeping ``n_components`` directions of positive variance.
+
+    Eigenvector signs are fixed so that each one's largest-magnitude entry is positive.
+    """
+    k = _checks.square_symmetric(k, "K", psd=True)
+    n_components = _checks.integer(n_components, "n_components", 1)
+    if n_components > k.shape[0]:
+        raise ValueError(f"n_components must be <= n = {k.shape[0]}, got {n_components}")
+    lam, v = eigh_desc(center_kernel(k))
+    lam, v = lam[:n_components], v[:, :n_components]
+    if float(lam[-1]) <= float(lam[0]) * 1e-12:
+        raise ValueError(
+            f"n_components={n_components} exceeds the number of directions with positive variance"
+        )
+    idx = jnp.argmax(jnp.abs(v), axis=0)
+    v = v * jnp.sign(v[idx, jnp.arange(v.shape[1])])[None, :]
+    return KernelPCA(lam, v, k.mean(0), k.mean())
+
+
+def kernel_pca(k: Any, n_components: int) -> jax.Array:
+    """Kernel PCA embedding of the training points: ``v_i sqrt(lam_i)``; shape ``(n, c)``.
+
+    ``lam_i, v_i`` are the eigenpairs of the feature-space-centred kernel ``HKH``; column ``i`` is
+    the projection of every point on the ``i``-th principal direction in feature space.
+    """
+    fit = kernel_pca_fit(k, n_components)
+    return fit.eigenvectors * jnp.sqrt(fit.eigenvalues)[None, :]
+
+
+def gp_posterior(
+    k_train: Any, y: Any, k_test_train: Any, k_test_diag: Any, noise: float = 0.0
+) -> tuple[jax.Array, jax.Array]:
+    """Gaussian-process posterior mean and variance at test points.
+
+    ``mean = K(x, X)(K + noise I)^{-1} y``, ``var = k(x, x) - K(x, X)(K + noise I)^{-1} K(X, x)``.
+    ``k_test_diag`` holds ``k(x, x)`` for each test point, shape ``(m,)``; ``noise`` is the
+    observation-noise variance (>= 0). Returns ``(mean (m,), var (m,))``.
+    """
+    k = _checks.square_symmetric(k_train, "k_train", psd=True)
+    y = _checks.vector(y, "y", k.shape[0], "k_train")
+    kx = _test_train(k_test_train, k.shape[0])
+    kdiag = _checks.vector(k_test_diag, "k_test_diag", kx.shape[0], "k_test_train")
+    noise = _checks.positive(noise, "noise", strict=False)
+    sol = _solve_psd(k, jnp.concatenate([y[:, None], kx.T], axis=1), noise, "k_train")
+    mean = kx @ sol[:, 0]
+    var = kdiag - jnp.sum(kx * sol[:, 1:].T, axis=1)
+    return mean, jnp.maximum(var, 0.0)

@@ -1,0 +1,84 @@
+"""Closed-form NNGP/NTK against Monte Carlo over random networks and against empirical NTKs."""
+
+import jax
+import numpy as np
+import pytest
+
+from ntkbook.backend import enable_x64
+from ntkbook.empirical import empirical_ntk
+from ntkbook.infinite import nngp_ntk
+from ntkbook.nets import MLP
+
+enable_x64()
+X = np.random.default_rng(1).normal(size=(5, 3))
+
+
+def _output_covariance(net, n_nets, x):
+    keys = jax.random.split(jax.random.PRNGKey(42), n_nets)
+    outs = jax.vmap(lambda k: net(net.init(k), x))(keys)
+    return np.cov(np.asarray(outs).T, bias=True)
+
+
+@pytest.mark.parametrize("activation", ["relu", "erf"])
+def test_nngp_matches_monte_carlo_one_hidden_layer(activation):
+    # with one hidden layer the output covariance equals the NNGP at any width
+    net = MLP(3, 32, 1, activation, w_std=1.4, b_std=0.3)
+    mc = _output_covariance(net, 20000, X)
+    nngp, _ = nngp_ntk(X, None, 1, activation, w_std=1.4, b_std=0.3)
+    np.testing.assert_allclose(mc, nngp, atol=0.04 * np.abs(nngp).max())
+
+
+@pytest.mark.parametrize("activation", ["relu", "erf"])
+def test_nngp_matches_monte_carlo_deep(activation):
+    net = MLP(3, 256, 2, activation, w_std=1.2, b_std=0.2)
+    mc = _output_covariance(net, 3000, X)
+    nngp, _ = nngp_ntk(X, None, 2, activation, w_std=1.2, b_std=0.2)
+    np.testing.assert_allclose(mc, nngp, atol=0.08 * np.abs(nngp).max())
+
+
+@pytest.mark.parametrize("activation", ["relu", "erf"])
+def test_empirical_ntk_converges_like_inverse_sqrt_width(activation):
+    _, ntk = nngp_ntk(X, None, 2, activation, w_std=1.0, b_std=0.1)
+    widths = np.array([64, 256, 1024, 4096])
+    errs = []
+    for w in widths:
+        net = MLP(3, int(w), 2, activation, b_std=0.1)
+        e = [np.linalg.norm(empirical_ntk(net, net.init(s), X) - ntk) / np.linalg.norm(ntk)
+             for s in range(6)]
+        errs.append(np.mean(e))
+    slope = np.polyfit(np.log(widths), np.log(errs), 1)[0]
+    assert -0.7 < slope < -0.3, slope
+    assert errs[-1] < 0.06
+
+
+def test_cross_kernel_blocks_and_psd():
+    y = np.random.default_rng(2).normal(size=(4, 3))
+    for act in ["relu", "erf"]:
+        k_full, t_full = nngp_ntk(np.vstack([X, y]), None, 3, act, 1.0, 0.5)
+        k_xy, t_xy = nngp_ntk(X, y, 3, act, 1.0, 0.5)
+        np.testing.assert_allclose(k_xy, k_full[:5, 5:], rtol=1e-10)
+        np.testing.assert_allclose(t_xy, t_full[:5, 5:], rtol=1e-10)
+        for m in (k_full, t_full):
+            assert np.linalg.eigvalsh(np.asarray(m)).min() > -1e-10
+
+
+def test_diagonal_is_safe_for_repeated_and_zero_inputs():
+    x = np.array([[1.0, 2.0], [1.0, 2.0], [0.0, 0.0], [1e-9, 0.0]])
+    for act in ["relu", "erf"]:
+        for b in [0.0, 0.5]:
+            k, t = nngp_ntk(x, None, 4, act, 1.0, b)
+            assert np.all(np.isfinite(k)) and np.all(np.isfinite(t))
+            np.testing.assert_allclose(k[0, 1], k[0, 0], rtol=1e-12)
+
+
+def test_relu_one_layer_matches_hand_formula_on_the_circle():
+    # Arc-cosine kernel of degree 1 for unit inputs in d = 2 (Cho & Saul, 2009), by hand
+    g = np.linspace(0, np.pi, 7)
+    x = np.stack([np.cos(g), np.sin(g)], 1)
+    k, t = nngp_ntk(x[:1], x, 1, "relu")
+    theta = g
+    sigma1 = np.cos(g) / 2
+    k_hand = (1 / 2) * (np.sin(theta) + (np.pi - theta) * np.cos(theta)) / (2 * np.pi)
+    t_hand = k_hand + sigma1 * (np.pi - theta) / (2 * np.pi)
+    np.testing.assert_allclose(k[0], k_hand, atol=1e-12)
+    np.testing.assert_allclose(t[0], t_hand, atol=1e-12)

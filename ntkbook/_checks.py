@@ -79,7 +79,7 @@ def targets(y: Any, n: int, n_name: str) -> Any:
 
 
 def square_symmetric(k: Any, name: str, psd: bool = False) -> Any:
-    """Check a finite, symmetric ``(n, n)`` matrix; with ``psd=True`` also positive semi-definite."""
+    """Check a finite, symmetric ``(n, n)`` matrix; with ``psd=True`` also PSD."""
     arr = finite_array(k, name)
     if arr.ndim != 2 or arr.shape[0] != arr.shape[1] or arr.shape[0] < 1:
         raise ValueError(f"{name} must be a square (n, n) matrix, got shape {arr.shape}")

@@ -76,10 +76,10 @@ def _gram(a: jax.Array, b: jax.Array) -> jax.Array:
 def _backprop_signals(net_params, net_scales, preacts, dphis):
     """delta^l = df/dh^l for every layer, each ``(n, n_l)``; delta of the output is 1."""
     deltas = [jnp.ones_like(preacts[-1])]
-    for l in range(len(preacts) - 2, -1, -1):
-        w_next = net_params[l + 1][0]
-        s_next = net_scales[l + 1][0]
-        deltas.insert(0, s_next * (deltas[0] @ w_next.T) * dphis[l])
+    for i in range(len(preacts) - 2, -1, -1):
+        w_next = net_params[i + 1][0]
+        s_next = net_scales[i + 1][0]
+        deltas.insert(0, s_next * (deltas[0] @ w_next.T) * dphis[i])
     return deltas
 
 
@@ -118,7 +118,8 @@ def _check_model(f: Callable, params: Any, x: jax.Array) -> None:
         raise ValueError(f"f(params, x1) failed for x1 of shape {x.shape}: {err}") from err
     if getattr(out, "shape", None) != (x.shape[0],):
         raise ValueError(
-            f"f must map x of shape (n, d) to outputs of shape (n,); got {getattr(out, 'shape', out)}"
+            "f must map x of shape (n, d) to outputs of shape (n,); "
+            f"got {getattr(out, 'shape', out)}"
         )
 
 

@@ -1,7 +1,8 @@
 """Closed-form infinite-width kernels (NNGP and NTK) of deep fully connected networks.
 
 Network (NTK parameterisation, ``depth`` hidden layers, one linear output):
-``h^1 = w_std/sqrt(d) W^1 x + b_std b^1``, ``h^{l+1} = w_std/sqrt(n_l) W^{l+1} phi(h^l) + b_std b^{l+1}``,
+``h^1 = w_std/sqrt(d) W^1 x + b_std b^1``,
+``h^{l+1} = w_std/sqrt(n_l) W^{l+1} phi(h^l) + b_std b^{l+1}``,
 ``f = h^{depth+1}``, all weights and biases ``N(0, 1)``. As every width goes to infinity
 (Neal, 1996; Lee et al., 2018; Jacot et al., 2018):
 

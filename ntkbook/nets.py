@@ -77,7 +77,7 @@ class MLP:
         return mlp_apply(self, params, x)
 
     def layer_scales(self) -> list[tuple[float, float]]:
-        """Per layer, the factors ``(s_w, s_b)`` with ``h = s_w a W + s_b b`` in the forward pass."""
+        """Per layer, the factors ``(s_w, s_b)`` of the forward pass ``h = s_w a W + s_b b``."""
         s = self.sizes[:-1]
         if self.parameterization == "ntk":
             return [(self.w_std / n_in**0.5, self.b_std) for n_in in s]
@@ -128,7 +128,8 @@ def centered(f: Callable, params0: Any, alpha: float = 1.0) -> Callable:
     """The output-scaled model of Chizat et al. (2019): ``f_a(w, x) = alpha (f(w, x) - f(w0, x))``.
 
     It is zero at ``w0 = params0`` for every input, and its NTK is ``alpha^2`` times that of ``f``.
-    Train it on the loss ``1/(2 alpha^2) sum (f_a - y)^2`` (``train_gd(..., loss_scale=1/alpha**2)``)
+    Train it on the loss ``1/(2 alpha^2) sum (f_a - y)^2``
+    (``train_gd(..., loss_scale=1/alpha**2)``)
     so that the gradient-flow time scale does not depend on ``alpha``.
     """
     alpha = _checks.positive(alpha, "alpha")

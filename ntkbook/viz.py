@@ -62,11 +62,16 @@ def use_style() -> None:
     mpl.rcParams.update(STYLE)
 
 
-def _png(fig: plt.Figure, dpi: int) -> str:
+def frame_png(fig: plt.Figure, dpi: int = 72) -> bytes:
+    """Render a figure to PNG bytes (one slider frame) and close it."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+    return buf.getvalue()
+
+
+def _png(fig: plt.Figure, dpi: int) -> str:
+    return base64.b64encode(frame_png(fig, dpi)).decode("ascii")
 
 
 def slider_html(
@@ -113,7 +118,8 @@ def slider(
         plot: draws one frame and returns its ``matplotlib`` Figure (closed after use).
         values: the parameter values, in slider order (a handful: each static frame is a PNG).
         label: the parameter's name shown beside the slider.
-        live: ``True`` for an ipywidgets slider that redraws through the kernel; ``False`` for
+        live: ``True`` for an ipywidgets slider that draws through the kernel (each frame on
+            its first visit, then cached, so moving back and forth is instant); ``False`` for
             the kernel-free HTML slider (an ``IPython.display.HTML`` object).
         fmt: format of a value in the label; initial: index of the first frame shown;
         dpi: resolution of the static frames.
@@ -130,21 +136,20 @@ def slider(
 
         return HTML(slider_html(plot, values, label, fmt, initial, dpi))
     import ipywidgets as widgets
-    from IPython.display import display
 
     control = widgets.SelectionSlider(
         options=[(fmt.format(v), v) for v in values], value=values[initial],
         description=label, continuous_update=True, layout=widgets.Layout(width="60%"),
     )
-    out = widgets.Output()
+    image = widgets.Image(format="png")
+    frames: dict[int, bytes] = {}  # each frame is drawn on first visit, then reused
 
     def redraw(_: Any = None) -> None:
-        with out:
-            out.clear_output(wait=True)
-            fig = plot(control.value)
-            display(fig)
-            plt.close(fig)
+        i = control.index
+        if i not in frames:
+            frames[i] = frame_png(plot(values[i]), dpi)
+        image.value = frames[i]
 
     control.observe(redraw, names="value")
     redraw()
-    return widgets.VBox([control, out])
+    return widgets.VBox([control, image])

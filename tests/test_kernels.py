@@ -37,8 +37,8 @@ def test_kernel_matrices_are_symmetric_psd(kernel):
 
 
 def test_against_scikit_learn():
-    np.testing.assert_allclose(gaussian(X, Y, bandwidth=1.3), rbf_kernel(X, Y, gamma=1 / (2 * 1.3**2)),
-                               rtol=1e-12)
+    np.testing.assert_allclose(gaussian(X, Y, bandwidth=1.3),
+                               rbf_kernel(X, Y, gamma=1 / (2 * 1.3**2)), rtol=1e-12)
     np.testing.assert_allclose(polynomial(X, Y, degree=3, c=0.5),
                                polynomial_kernel(X, Y, degree=3, gamma=1.0, coef0=0.5), rtol=1e-12)
     np.testing.assert_allclose(linear(X, Y), X @ Y.T, rtol=1e-12)

@@ -20,11 +20,11 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def collect(path: pathlib.Path) -> list[tuple[str, object, list]]:
+    import json
+
     import matplotlib
 
     matplotlib.use("Agg")
-    import nbformat
-
     from ntkbook import viz
 
     found: list[tuple[str, object, list]] = []
@@ -33,16 +33,17 @@ def collect(path: pathlib.Path) -> list[tuple[str, object, list]]:
         if not live:
             found.append((label, plot, list(values)))
 
-    nb = nbformat.read(path, as_version=4)
+    cells = json.loads(path.read_text())["cells"]
     original, viz.slider = viz.slider, recorder
     cwd = os.getcwd()
     os.chdir(path.parent)
     try:
         scope: dict = {"__name__": "__main__"}
-        for cell in nb.cells:
-            if cell.cell_type != "code":
+        for cell in cells:
+            if cell["cell_type"] != "code":
                 continue
-            src = "\n".join(line for line in cell.source.splitlines()
+            source = "".join(cell["source"])
+            src = "\n".join(line for line in source.splitlines()
                             if not line.lstrip().startswith(("%", "!")))
             with contextlib.redirect_stdout(io.StringIO()):
                 exec(compile(src, path.name, "exec"), scope)

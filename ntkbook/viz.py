@@ -63,9 +63,13 @@ def use_style() -> None:
 
 
 def frame_png(fig: plt.Figure, dpi: int = 72) -> bytes:
-    """Render a figure to PNG bytes (one slider frame) and close it."""
+    """Render a figure to PNG bytes (one slider frame) and close it.
+
+    No ``bbox_inches="tight"`` and, in frame-drawing functions, no ``tight_layout``: each costs a
+    second full draw. Lay frames out with ``fig.subplots_adjust`` to keep an update fast.
+    """
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
     plt.close(fig)
     return buf.getvalue()
 

@@ -28,12 +28,25 @@ from ntkbook import _checks
 ACTIVATIONS = ("relu", "erf")
 
 
+def _arccos(x: jax.Array) -> jax.Array:
+    """``arccos`` on ``[-1, 1]`` as ``2 arctan(sqrt((1 - x)/(1 + x)))`` (``x = -1`` gives
+    ``2 arctan(inf) = pi``). XLA's CPU ``arccos``/``arctan2`` are several times slower than its
+    one-argument ``arctan``, and these calls dominate the cost of the kernels."""
+    return 2 * jnp.arctan(jnp.sqrt((1 - x) / (1 + x)))
+
+
+def _arcsin(x: jax.Array) -> jax.Array:
+    """``arcsin`` on ``[-1, 1]`` as ``arctan(x / sqrt(1 - x^2))`` (``+-1`` give ``+-pi/2``)."""
+    return jnp.arctan(x / jnp.sqrt(1 - x**2))
+
+
 def _relu_expectations(q1, q2, c):
     """E[relu(u) relu(v)], E[step(u) step(v)] and the diagonals E[relu(u)^2] (arc-cosine kernel)."""
     norm = jnp.sqrt(q1[:, None] * q2[None, :])
     safe = jnp.where(norm > 0, norm, 1.0)
     rho = jnp.clip(c / safe, -1.0, 1.0)
-    theta = jnp.arccos(rho)
+    # computed once: without the barrier XLA fuses (and so repeats) it into every consumer
+    theta = jax.lax.optimization_barrier(_arccos(rho))
     sin = jnp.sqrt(jnp.maximum(1.0 - rho**2, 0.0))
     k = jnp.where(norm > 0, norm * (sin + (jnp.pi - theta) * rho) / (2 * jnp.pi), 0.0)
     kdot = (jnp.pi - theta) / (2 * jnp.pi)
@@ -44,10 +57,10 @@ def _erf_expectations(q1, q2, c):
     """E[erf(u) erf(v)], E[erf'(u) erf'(v)] and the diagonals (Williams, 1997)."""
     a1, a2 = 1 + 2 * q1, 1 + 2 * q2
     denom = jnp.sqrt(a1[:, None] * a2[None, :])
-    k = 2 / jnp.pi * jnp.arcsin(jnp.clip(2 * c / denom, -1.0, 1.0))
+    k = 2 / jnp.pi * _arcsin(jnp.clip(2 * c / denom, -1.0, 1.0))
     kdot = 4 / jnp.pi / jnp.sqrt(jnp.maximum(a1[:, None] * a2[None, :] - 4 * c**2, 1e-30))
-    d1 = 2 / jnp.pi * jnp.arcsin(2 * q1 / a1)
-    d2 = 2 / jnp.pi * jnp.arcsin(2 * q2 / a2)
+    d1 = 2 / jnp.pi * _arcsin(2 * q1 / a1)
+    d2 = 2 / jnp.pi * _arcsin(2 * q2 / a2)
     return k, kdot, d1, d2
 
 

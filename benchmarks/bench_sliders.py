@@ -1,9 +1,10 @@
-"""Compute time of one slider update (one call of the plotting function) in every chapter.
+"""Slider costs in every chapter: one update of the live slider, and drawing its frames.
 
 Runs each notebook's code cells in this process with ``ntkbook.viz.slider`` replaced by a
-recorder, then times ``frame_png(plot(value))`` for every value: drawing the figure and
-rendering it to PNG, which is what the live slider computes on a frame's first visit (later
-visits reuse the frame). Budget (DESIGN.md): <= 100 ms of compute per update.
+recorder. For every slider it then times (a) drawing and rendering one frame,
+``frame_png(plot(value))``, which happens once per value when the slider is made, and (b) one
+update of the live ipywidgets slider, i.e. setting its value, which swaps a prerendered frame.
+Budget (DESIGN.md): <= 100 ms of compute per update.
 usage: python benchmarks/bench_sliders.py [book/01_kernels.ipynb ...]
 """
 
@@ -55,20 +56,27 @@ def collect(path: pathlib.Path) -> list[tuple[str, object, list]]:
 
 def main() -> None:
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
-    from ntkbook.viz import frame_png
+    from ntkbook import viz
 
     paths = [pathlib.Path(p).resolve() for p in sys.argv[1:]] or sorted(
         (ROOT / "book").glob("[0-9][0-9]_*.ipynb"))
-    print(f"{'notebook':30s} {'slider':24s} {'frames':>6s} {'mean ms':>8s} {'max ms':>7s}")
+    print(f"{'notebook':30s} {'slider':20s} {'frames':>6s} {'draw ms (mean/max)':>19s} "
+          f"{'update ms (max)':>16s}")
     for p in paths:
         for label, plot, values in collect(p):
-            times = []
+            draw = []
             for v in values:
                 t0 = time.perf_counter()
-                frame_png(plot(v))  # what the live slider does on a frame's first visit
-                times.append(1e3 * (time.perf_counter() - t0))
-            print(f"{p.name:30s} {label[:24]:24s} {len(values):6d} "
-                  f"{sum(times) / len(times):8.1f} {max(times):7.1f}")
+                viz.frame_png(plot(v))
+                draw.append(1e3 * (time.perf_counter() - t0))
+            control = viz.slider(plot, values, label, live=True).children[0]
+            update = []
+            for v in [*values[1:], *values[::-1]]:
+                t0 = time.perf_counter()
+                control.value = v
+                update.append(1e3 * (time.perf_counter() - t0))
+            print(f"{p.name:30s} {label[:20]:20s} {len(values):6d} "
+                  f"{sum(draw) / len(draw):10.1f} /{max(draw):6.1f} {max(update):16.2f}")
 
 
 if __name__ == "__main__":

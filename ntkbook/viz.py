@@ -1,11 +1,14 @@
 """The book's figure style and its slider.
 
 :func:`slider` turns a plotting function of one parameter into either a live ipywidgets slider
-(``live=True``: redraws through the kernel, for JupyterLab, Binder and Colab) or a kernel-free
-HTML slider over frames drawn in advance (``live=False``: an ``<input type="range">`` and a few
-lines of JavaScript, for the static website). Both call the same ``plot(value) -> Figure``, so
-the two views cannot drift apart. In a notebook, put the live call in a cell tagged
-``nbval-ignore-output`` (and ``remove-output``, since the site shows the static twin).
+(``live=True``: an ipywidgets slider, for JupyterLab, Binder and Colab) or a kernel-free HTML
+slider (``live=False``: an ``<input type="range">`` and a few lines of JavaScript, for the static
+website). Both show frames drawn by the same ``plot(value) -> Figure``, so the two views cannot
+drift apart. Frames are drawn when the slider is made, so moving it costs no computation (about
+a millisecond to swap an image), however slow a frame is to draw. A static slider made right
+after a live one over the same ``plot``, ``values`` and ``dpi`` reuses its frames.
+In a notebook, put the live call in a cell tagged ``nbval-ignore-output`` (and ``remove-cell``
+or ``remove-output``, since the site shows the static twin).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ STYLE: dict[str, Any] = {
 }
 
 _IDS = itertools.count(1)
+_LAST_LIVE: dict[str, Any] = {}  # frames of the last live slider, for its static twin
 
 _SCRIPT = """(function () {
   var root = document.getElementById("%s");
@@ -74,8 +78,15 @@ def frame_png(fig: plt.Figure, dpi: int = 72) -> bytes:
     return buf.getvalue()
 
 
-def _png(fig: plt.Figure, dpi: int) -> str:
-    return base64.b64encode(frame_png(fig, dpi)).decode("ascii")
+def frames(plot: Callable[[Any], plt.Figure], values: Sequence[Any], dpi: int = 72) -> list[bytes]:
+    """PNG bytes of ``plot(v)`` for every value (reusing the last live slider's frames when it
+    was made over the same ``plot``, ``values`` and ``dpi``)."""
+    key = (plot, tuple(map(repr, values)), dpi)
+    if _LAST_LIVE.get("key") == key:
+        shared = _LAST_LIVE["frames"]
+        _LAST_LIVE.clear()  # used once: a later slider draws afresh
+        return shared
+    return [frame_png(plot(v), dpi) for v in values]
 
 
 def slider_html(
@@ -92,10 +103,11 @@ def slider_html(
     """
     uid = f"ntkbook-slider-{next(_IDS)}"
     labels = [fmt.format(v) for v in values]
+    pngs = [base64.b64encode(png).decode("ascii") for png in frames(plot, values, dpi)]
     imgs = "".join(
-        f'<img src="data:image/png;base64,{_png(plot(v), dpi)}" alt="{html.escape(label)} = '
+        f'<img src="data:image/png;base64,{png}" alt="{html.escape(label)} = '
         f'{html.escape(t)}" style="display:{"block" if i == initial else "none"};max-width:100%">'
-        for i, (v, t) in enumerate(zip(values, labels))
+        for i, (png, t) in enumerate(zip(pngs, labels))
     )
     return (
         f'<div class="ntkbook-slider" id="{uid}" data-labels="{html.escape(json.dumps(labels))}">'
@@ -122,9 +134,8 @@ def slider(
         plot: draws one frame and returns its ``matplotlib`` Figure (closed after use).
         values: the parameter values, in slider order (a handful: each static frame is a PNG).
         label: the parameter's name shown beside the slider.
-        live: ``True`` for an ipywidgets slider that draws through the kernel (each frame on
-            its first visit, then cached, so moving back and forth is instant); ``False`` for
-            the kernel-free HTML slider (an ``IPython.display.HTML`` object).
+        live: ``True`` for an ipywidgets slider (needs a running kernel); ``False`` for the
+            kernel-free HTML slider (an ``IPython.display.HTML`` object).
         fmt: format of a value in the label; initial: index of the first frame shown;
         dpi: resolution of the static frames.
     """
@@ -146,13 +157,12 @@ def slider(
         description=label, continuous_update=True, layout=widgets.Layout(width="60%"),
     )
     image = widgets.Image(format="png")
-    frames: dict[int, bytes] = {}  # each frame is drawn on first visit, then reused
+    _LAST_LIVE.clear()
+    pngs = frames(plot, values, dpi)
+    _LAST_LIVE.update(key=(plot, tuple(map(repr, values)), dpi), frames=pngs)
 
     def redraw(_: Any = None) -> None:
-        i = control.index
-        if i not in frames:
-            frames[i] = frame_png(plot(values[i]), dpi)
-        image.value = frames[i]
+        image.value = pngs[control.index]
 
     control.observe(redraw, names="value")
     redraw()

@@ -63,12 +63,24 @@ def test_static_slider_html():
     assert plt.get_fignums() == []  # every frame was closed
 
 
-def test_live_slider_is_a_widget():
-    box = viz.slider(_plot, [1, 2, 3], "slope", live=True)
-    control = box.children[0]
+def test_live_slider_swaps_prerendered_frames_and_shares_them():
+    calls = []
+
+    def plot(v):
+        calls.append(v)
+        return _plot(v)
+
+    box = viz.slider(plot, [1, 2, 3], "slope", live=True)
+    control, image = box.children
     assert isinstance(control, ipywidgets.SelectionSlider) and control.value == 1
-    control.value = 3  # redraws without error
-    assert plt.get_fignums() == []
+    assert calls == [1, 2, 3] and plt.get_fignums() == []
+    first = image.value
+    control.value = 3  # an update draws nothing: it shows the prerendered frame
+    assert calls == [1, 2, 3] and image.value != first and image.value[:4] == b"\x89PNG"
+    html = viz.slider(plot, [1, 2, 3], "slope").data  # the static twin reuses the frames
+    assert calls == [1, 2, 3] and html.count("<img") == 3
+    viz.slider(plot, [1, 2, 3], "slope")  # ...once: a second static slider draws afresh
+    assert calls == [1, 2, 3, 1, 2, 3]
 
 
 def test_slider_rejects_bad_input():

@@ -26,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ntkbook import _checks
+from ntkbook.spectrum import circulant_eigenvalues
 from ntkbook.dynamics import check_times, eigh_desc
 
 
@@ -117,7 +118,7 @@ def circulant_spectrum(K: Any) -> jax.Array:
     shifted = np.stack([np.roll(k[0], i) for i in range(n)])
     if np.max(np.abs(shifted - k)) > 1e-8 * max(np.max(np.abs(k)), 1e-300):
         raise ValueError("K must be circulant (each row the previous one shifted right by one)")
-    return jnp.fft.rfft(jnp.asarray(k[0])).real
+    return circulant_eigenvalues(k[0])[: n // 2 + 1]
 
 
 def fourier_amplitudes(r: Any) -> jax.Array:

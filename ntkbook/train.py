@@ -11,6 +11,7 @@ Train an :class:`~ntkbook.nets.MLP` directly, or its linearisation
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Callable, NamedTuple
 
 import jax
@@ -46,6 +47,7 @@ class TrainResult(NamedTuple):
     params: Any
 
 
+@lru_cache(maxsize=8)  # one compilation per model and settings, however often it is trained
 def _segment_fn(f: Callable, record_every: int, loss_scale: float, lr: float, has_test: bool):
     def loss_fn(p, x, y):
         r = f(p, x) - y

@@ -3,8 +3,9 @@
 One module per idea: ``kernels``, ``infinite``, ``nets``, ``empirical``, ``dynamics``,
 ``train``, ``methods``, ``bounds``, ``datasets``, ``viz``, ``backend``, and for single chapters
 ``manifold`` (diffusion maps), ``spectrum`` (spectral filters, eigenvalue decay), ``gp``
-(dual activations, correlation flow, last-layer features), ``flow`` (ensembles of trained
-networks, residuals by eigen-direction) and ``spectral_bias`` (Fourier features, label
+(dual activations, correlation flow, last-layer features), ``lazy`` (many networks trained
+in one compiled sweep, lazy ratios), ``flow`` (ensembles of trained networks, residuals by
+eigen-direction) and ``spectral_bias`` (Fourier features, label
 projections, loss predicted from the spectrum).
 Inputs are ``(n, d)`` arrays; kernel functions return ``(n1, n2)`` matrices.
 """

@@ -250,7 +250,7 @@ def h_ellipse(k_train: Any, center: Any, level: float, num: int = 200) -> jax.Ar
     level = _checks.positive(level, "level")
     num = _checks.integer(num, "num", 3)
     lam, v = eigh_desc(k)
-    if not float(lam[1]) > 0:
+    if not float(lam[1]) > 10 * float(jnp.finfo(lam.dtype).eps) * float(lam[0]):  # rounding
         raise ValueError("k_train must be positive definite (its level sets are not ellipses)")
     phi = jnp.linspace(0.0, 2 * jnp.pi, num)
     circle = jnp.stack([jnp.cos(phi), jnp.sin(phi)], axis=1)  # (num, 2)

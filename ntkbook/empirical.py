@@ -9,9 +9,16 @@ For a model ``f(params, x) -> (n,)`` the empirical NTK is
   ``h = s_w a W + s_b b`` the weight gradient is the outer product of the layer input ``a`` and
   the back-propagated signal ``delta = df/dh``, so the layer's share of the kernel is
   ``(s_w^2 A1 A2^T + s_b^2) * (D1 D2^T)`` (elementwise product of two Gram matrices).
-- ``"jacobian"``: form ``J1`` and ``J2`` with reverse mode and contract them.
-- ``"ntvp"``: NTK-vector products, ``K e_j = J1 (J2^T e_j)``, one ``vjp`` then a ``jvp`` per
-  column; memory ``O(P)``. With ``x2`` a single point this gives a whole kernel column in one pass.
+- ``"jacobian"``: form ``J1`` and ``J2`` (one reverse-mode gradient per row, vmapped) and
+  contract them.
+- ``"ntvp"``: NTK-vector products, ``K e_j = J1 (J2^T e_j)``: the ``vjp`` of row ``j`` alone,
+  then one ``jvp`` over ``x1`` per column; memory ``O(P)`` per column held. With ``x2`` a single
+  point this gives a whole kernel column in one pass.
+
+The generic strategies, like neural-tangents' default ``vmap_axes=0``, assume that ``f`` treats
+the rows of ``x`` independently (``f(params, x)[i]`` depends on ``x[i]`` only), as every model in
+this book does; the kernel of a single input is what the NTK is defined on anyway. With
+``x2=None`` only the blocks on and above the diagonal are computed (half the work).
 
 ``"auto"`` takes the structured path for an MLP; otherwise Jacobian contraction (fewer flops)
 when the Jacobians of one block fit in ``memory_limit`` bytes, NTK-vector products if not.
@@ -47,22 +54,39 @@ def _flatten_jac(jac: Any) -> jax.Array:
     return jnp.concatenate([leaf.reshape(leaf.shape[0], -1) for leaf in leaves], axis=1)
 
 
+def _per_example(f: Callable, p: Any, x: jax.Array) -> jax.Array:
+    """``f`` at one row alone: ``x`` of shape ``(d,)`` -> scalar (rows are independent)."""
+    return f(p, x[None])[0]
+
+
 @lru_cache(maxsize=64)
 def _jacobian_fn(f: Callable) -> Callable:
-    return jax.jit(lambda p, x: _flatten_jac(jax.jacrev(f)(p, x)))
+    """``(params, x) -> J``, ``(n, P)``: one gradient per row, vmapped. (Reverse mode over the
+    whole batch, ``jacrev``, would back-propagate all ``n`` rows for every one of the ``n``
+    outputs: ``n`` times the work.)"""
+    grad = jax.grad(lambda p, xi: _per_example(f, p, xi))
+    return jax.jit(lambda p, x: _flatten_jac(jax.vmap(grad, in_axes=(None, 0))(p, x)))
+
+
+_NTVP_CHUNK = 32  # columns whose tangents are held at once: memory O(_NTVP_CHUNK * P)
 
 
 @lru_cache(maxsize=64)
 def _ntvp_fn(f: Callable) -> Callable:
+    """``(params, x1, x2) -> K``: column ``j`` is ``J1 t_j`` with ``t_j = grad f(x2[j])`` (one
+    ``vjp`` of that row alone) pushed through ``f(., x1)`` by one ``jvp``; columns go
+    ``_NTVP_CHUNK`` at a time."""
+    grad = jax.grad(lambda p, xi: _per_example(f, p, xi))
+
     def block(p, x1, x2):
-        _, pullback = jax.vjp(lambda q: f(q, x2), p)
-        cotangents = jnp.eye(x2.shape[0], dtype=jnp.result_type(float))
+        def column(xj):
+            return jax.jvp(lambda q: f(q, x1), (p,), (grad(p, xj),))[1]
 
-        def column(e):
-            (tangent,) = pullback(e)
-            return jax.jvp(lambda q: f(q, x1), (p,), (tangent,))[1]
-
-        return jax.vmap(column, out_axes=1)(cotangents)
+        n2 = x2.shape[0]
+        chunks = -(-n2 // _NTVP_CHUNK)
+        padded = jnp.concatenate([x2, jnp.repeat(x2[:1], chunks * _NTVP_CHUNK - n2, 0)])
+        cols = jax.lax.map(jax.vmap(column), padded.reshape(chunks, _NTVP_CHUNK, -1))
+        return cols.reshape(chunks * _NTVP_CHUNK, -1)[:n2].T
 
     return jax.jit(block)
 
@@ -91,18 +115,26 @@ def _mlp_signals(net: MLP, params, x):
 
 
 @lru_cache(maxsize=64)
-def _structured_fn(net: MLP) -> Callable:
+def _structured_fn(net: MLP) -> tuple[Callable, Callable]:
+    """``(params, x1, x2) -> K`` and its symmetric twin ``(params, x) -> K(x, x)``, which
+    propagates the signals once."""
     scales = net.layer_scales()
 
-    def block(params, x1, x2):
-        a1, d1 = _mlp_signals(net, params, x1)
-        a2, d2 = _mlp_signals(net, params, x2)
+    def kernel(s1, s2):
+        (a1, d1), (a2, d2) = s1, s2
         k = 0.0
         for (sw, sb), u1, u2, e1, e2 in zip(scales, a1, a2, d1, d2):
             k = k + (sw**2 * (u1 @ u2.T) + sb**2) * (e1 @ e2.T)
         return k
 
-    return jax.jit(block)
+    def block(params, x1, x2):
+        return kernel(_mlp_signals(net, params, x1), _mlp_signals(net, params, x2))
+
+    def square(params, x):
+        signals = _mlp_signals(net, params, x)
+        return kernel(signals, signals)
+
+    return jax.jit(block), jax.jit(square)
 
 
 def _n_params(params: Any) -> int:
@@ -167,24 +199,39 @@ def empirical_ntk(
         block_size = max(1, min(rows, int(memory_limit // max(per_row, 1)) // 2))
     block_size = _checks.integer(block_size, "block_size", 1)
     if strategy == "structured":
-        fn = _structured_fn(net)
-        return _blockwise(lambda u, v: fn(params, u, v), a, b, block_size)
-    if strategy == "ntvp":
-        fn = _ntvp_fn(f)
-        return _blockwise(lambda u, v: fn(params, u, v), a, b, block_size)
-    jac = _jacobian_fn(f)
-    return _blockwise(lambda u, v: _gram(jac(params, u), jac(params, v)), a, b, block_size)
+        pair, square = _structured_fn(net)
+        fn, fn_sq = (lambda u, v: pair(params, u, v)), (lambda u: square(params, u))
+    elif strategy == "ntvp":
+        ntvp = _ntvp_fn(f)
+        fn, fn_sq = (lambda u, v: ntvp(params, u, v)), (lambda u: ntvp(params, u, u))
+    else:
+        jac = _jacobian_fn(f)
+        fn = lambda u, v: _gram(jac(params, u), jac(params, v))  # noqa: E731
+        fn_sq = lambda u: (lambda j: _gram(j, j))(jac(params, u))  # noqa: E731
+    return _blockwise(fn, a, b, block_size, fn_sq if x2 is None else None)
 
 
-def _blockwise(fn: Callable, a: jax.Array, b: jax.Array, size: int) -> jax.Array:
-    """Assemble ``fn(a_block, b_block)`` over row blocks of ``a`` and ``b``."""
+def _blockwise(
+    fn: Callable, a: jax.Array, b: jax.Array, size: int, square: Callable | None = None
+) -> jax.Array:
+    """Assemble ``fn(a_block, b_block)`` over row blocks of ``a`` and ``b``.
+
+    With ``square`` (``b`` is ``a``): only blocks on and above the diagonal are computed, the
+    diagonal ones by ``square(a_block)``, and the rest is mirrored.
+    """
     if a.shape[0] <= size and b.shape[0] <= size:
-        return fn(a, b)
-    rows = []
-    for i in range(0, a.shape[0], size):
-        rows.append(jnp.concatenate(
-            [fn(a[i:i + size], b[j:j + size]) for j in range(0, b.shape[0], size)], axis=1))
-    return jnp.concatenate(rows, axis=0)
+        return fn(a, b) if square is None else square(a)
+    starts_a, starts_b = range(0, a.shape[0], size), range(0, b.shape[0], size)
+    if square is None:
+        return jnp.block([[fn(a[i:i + size], b[j:j + size]) for j in starts_b] for i in starts_a])
+    blocks = {}
+    for i in starts_a:
+        blocks[i, i] = square(a[i:i + size])
+        for j in starts_a:
+            if j > i:
+                blocks[i, j] = fn(a[i:i + size], a[j:j + size])
+                blocks[j, i] = blocks[i, j].T
+    return jnp.block([[blocks[i, j] for j in starts_a] for i in starts_a])
 
 
 def jacobian_features(f: Callable, params: Any, x: Any) -> jax.Array:

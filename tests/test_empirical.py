@@ -38,6 +38,11 @@ def test_blockwise_equals_whole(strategy):
     whole = empirical_ntk(f, p, X1, X2, strategy=strategy)
     blocks = empirical_ntk(f, p, X1, X2, strategy=strategy, block_size=3)
     np.testing.assert_allclose(blocks, whole, rtol=1e-12)
+    # x2=None computes the upper block triangle only (the diagonal blocks by a symmetric path)
+    square = empirical_ntk(f, p, X1, X1, strategy=strategy)
+    for size in (None, 4):
+        got = empirical_ntk(f, p, X1, strategy=strategy, block_size=size)
+        np.testing.assert_allclose(got, square, rtol=1e-12)
 
 
 def test_one_hidden_layer_matches_hand_derivation():

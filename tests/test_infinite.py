@@ -6,6 +6,7 @@ import pytest
 
 from ntkbook.backend import enable_x64
 from ntkbook.empirical import empirical_ntk
+from ntkbook import infinite
 from ntkbook.infinite import nngp_ntk
 from ntkbook.nets import MLP
 
@@ -82,3 +83,23 @@ def test_relu_one_layer_matches_hand_formula_on_the_circle():
     t_hand = k_hand + sigma1 * (np.pi - theta) / (2 * np.pi)
     np.testing.assert_allclose(k[0], k_hand, atol=1e-12)
     np.testing.assert_allclose(t[0], t_hand, atol=1e-12)
+
+
+def test_float32_arccos_polynomial_against_numpy():
+    # the float32 path replaces XLA's arccos by a polynomial (A&S 4.4.46): check it everywhere
+    r = np.linspace(-1, 1, 200_001)
+    got = np.asarray(infinite._arccos(jax.numpy.asarray(r, jax.numpy.float32)), np.float64)
+    np.testing.assert_allclose(got, np.arccos(np.float32(r).astype(np.float64)), atol=3e-7)
+
+
+@pytest.mark.parametrize("activation", ["relu", "erf"])
+def test_float32_kernels_match_float64(activation):
+    x = np.random.default_rng(3).normal(size=(40, 4))
+    f32 = jax.numpy.float32
+    k32 = infinite._nngp_ntk(jax.numpy.asarray(x, f32), jax.numpy.asarray(x, f32), 4, activation,
+                             1.2, 0.3)
+    k64 = nngp_ntk(x, None, 4, activation, 1.2, 0.3)
+    for a, b in zip(k32, k64):
+        assert a.dtype == f32
+        # arccos near rho = 1 amplifies float32 rounding of rho to ~sqrt(eps): 3e-4 relative
+        np.testing.assert_allclose(np.asarray(a, np.float64), b, rtol=0, atol=1e-3 * abs(b).max())

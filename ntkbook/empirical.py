@@ -83,10 +83,11 @@ def _ntvp_fn(f: Callable) -> Callable:
             return jax.jvp(lambda q: f(q, x1), (p,), (grad(p, xj),))[1]
 
         n2 = x2.shape[0]
-        chunks = -(-n2 // _NTVP_CHUNK)
-        padded = jnp.concatenate([x2, jnp.repeat(x2[:1], chunks * _NTVP_CHUNK - n2, 0)])
-        cols = jax.lax.map(jax.vmap(column), padded.reshape(chunks, _NTVP_CHUNK, -1))
-        return cols.reshape(chunks * _NTVP_CHUNK, -1)[:n2].T
+        size = min(n2, _NTVP_CHUNK)
+        chunks = -(-n2 // size)
+        padded = jnp.concatenate([x2, jnp.repeat(x2[:1], chunks * size - n2, 0)])
+        cols = jax.lax.map(jax.vmap(column), padded.reshape(chunks, size, -1))
+        return cols.reshape(chunks * size, -1)[:n2].T
 
     return jax.jit(block)
 

@@ -27,7 +27,7 @@ Inputs are processed in blocks of ``block_size`` rows so memory stays bounded fo
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, Callable
 
 import jax
@@ -54,9 +54,10 @@ def _flatten_jac(jac: Any) -> jax.Array:
     return jnp.concatenate([leaf.reshape(leaf.shape[0], -1) for leaf in leaves], axis=1)
 
 
-def _per_example(f: Callable, p: Any, x: jax.Array) -> jax.Array:
-    """``f`` at one row alone: ``x`` of shape ``(d,)`` -> scalar (rows are independent)."""
-    return f(p, x[None])[0]
+def _row_grad(f: Callable) -> Callable:
+    """``(params, xi) -> grad_w f(params, xi[None])[0]`` for one row ``xi`` of shape ``(d,)``
+    (rows are independent)."""
+    return jax.grad(lambda p, xi: f(p, xi[None])[0])
 
 
 @lru_cache(maxsize=64)
@@ -64,7 +65,7 @@ def _jacobian_fn(f: Callable) -> Callable:
     """``(params, x) -> J``, ``(n, P)``: one gradient per row, vmapped. (Reverse mode over the
     whole batch, ``jacrev``, would back-propagate all ``n`` rows for every one of the ``n``
     outputs: ``n`` times the work.)"""
-    grad = jax.grad(lambda p, xi: _per_example(f, p, xi))
+    grad = _row_grad(f)
     return jax.jit(lambda p, x: _flatten_jac(jax.vmap(grad, in_axes=(None, 0))(p, x)))
 
 
@@ -76,7 +77,7 @@ def _ntvp_fn(f: Callable) -> Callable:
     """``(params, x1, x2) -> K``: column ``j`` is ``J1 t_j`` with ``t_j = grad f(x2[j])`` (one
     ``vjp`` of that row alone) pushed through ``f(., x1)`` by one ``jvp``; columns go
     ``_NTVP_CHUNK`` at a time."""
-    grad = jax.grad(lambda p, xi: _per_example(f, p, xi))
+    grad = _row_grad(f)
 
     def block(p, x1, x2):
         def column(xj):
@@ -201,15 +202,23 @@ def empirical_ntk(
     block_size = _checks.integer(block_size, "block_size", 1)
     if strategy == "structured":
         pair, square = _structured_fn(net)
-        fn, fn_sq = (lambda u, v: pair(params, u, v)), (lambda u: square(params, u))
     elif strategy == "ntvp":
-        ntvp = _ntvp_fn(f)
-        fn, fn_sq = (lambda u, v: ntvp(params, u, v)), (lambda u: ntvp(params, u, u))
+        pair = _ntvp_fn(f)
+
+        def square(p, u):
+            return pair(p, u, u)
     else:
         jac = _jacobian_fn(f)
-        fn = lambda u, v: _gram(jac(params, u), jac(params, v))  # noqa: E731
-        fn_sq = lambda u: (lambda j: _gram(j, j))(jac(params, u))  # noqa: E731
-    return _blockwise(fn, a, b, block_size, fn_sq if x2 is None else None)
+
+        def pair(p, u, v):
+            return _gram(jac(p, u), jac(p, v))
+
+        def square(p, u):
+            j = jac(p, u)
+            return _gram(j, j)
+
+    return _blockwise(partial(pair, params), a, b, block_size,
+                      partial(square, params) if x2 is None else None)
 
 
 def _blockwise(

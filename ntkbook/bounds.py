@@ -135,7 +135,11 @@ from ntkbook.spectrum import eigendecomposition  # noqa: E402
 
 
 def _ball(K: Any, B: float) -> tuple[np.ndarray, float]:
-    kk = np.asarray(_checks.square_symmetric(K, "K", psd=True))
+    # symmetric with a non-negative diagonal: necessary for PSD and cheap (a full PSD check
+    # would cost an eigendecomposition per call); negative quadratic forms are clipped at 0
+    kk = np.asarray(_checks.square_symmetric(K, "K"))
+    if np.any(np.diag(kk) < 0):
+        raise ValueError("K must be positive semi-definite (found a negative diagonal entry)")
     return kk, _checks.positive(B, "B", strict=False)
 
 
@@ -164,17 +168,19 @@ def rademacher_rkhs_sup(K: Any, sigma: Any, B: float) -> np.ndarray:
     if s.ndim not in (1, 2) or s.shape[-1] != kk.shape[0]:
         raise ValueError(f"sigma must have shape ({kk.shape[0]},) or (S, {kk.shape[0]}), "
                          f"got {s.shape}")
-    quad = np.einsum("...i,ij,...j->...", s, kk, s)
+    quad = np.sum((s @ kk) * s, axis=-1)
     return b * np.sqrt(np.maximum(quad, 0.0)) / kk.shape[0]
 
 
-def rademacher_rkhs_monte_carlo(K: Any, B: float, draws: int = 1000, key: Any = 0) -> float:
+def rademacher_rkhs_monte_carlo(K: Any, B: float, draws: int = 1000, seed: int = 0) -> float:
     """Monte Carlo estimate of the empirical Rademacher complexity of the RKHS ball of radius
-    ``B``: the mean of :func:`rademacher_rkhs_sup` over ``draws`` random sign vectors."""
+    ``B``: the mean of :func:`rademacher_rkhs_sup` over ``draws`` random sign vectors
+    (NumPy generator seeded with ``seed``)."""
     kk, b = _ball(K, B)
     draws = _checks.integer(draws, "draws", 1)
-    sigma = np.where(np.asarray(jax.random.bernoulli(_checks.key(key), 0.5,
-                                                     (draws, kk.shape[0]))), 1.0, -1.0)
+    seed = _checks.integer(seed, "seed", 0)
+    rng = np.random.default_rng(seed)
+    sigma = np.where(rng.random((draws, kk.shape[0])) < 0.5, 1.0, -1.0)
     return float(np.mean(rademacher_rkhs_sup(kk, sigma, b)))
 
 
@@ -247,7 +253,9 @@ def flow_rkhs_norm(eigenvalues: Any, projections: Any, t: Any) -> np.ndarray:
     return out[0] if np.ndim(t) == 0 else out
 
 
-def arora_bound(K: Any, y: Any, delta: float = 0.05, t: Any = np.inf) -> KernelBound:
+def arora_bound(
+    K: Any, y: Any, delta: float = 0.05, t: Any = np.inf, eig: Any | None = None
+) -> KernelBound:
     """Rademacher bound on the test error of kernel gradient flow from zero, stopped at ``t``.
 
     For ``n`` i.i.d. training pairs and a kernel with ``k(x, x) <= k_max`` (``k_max`` is read off
@@ -263,17 +271,26 @@ def arora_bound(K: Any, y: Any, delta: float = 0.05, t: Any = np.inf) -> KernelB
         y: labels ``(n,)`` in {+1, -1}.
         delta: failure probability in ``(0, 1)``.
         t: gradient-flow time ``>= 0`` (``inf``: the minimum-norm interpolant), or ``(T,)``.
+            Choosing the best of ``T`` times after seeing the data is covered by ``delta / T``.
+        eig: optional ``(eigenvalues (n,), eigenvectors (n, n))`` of ``K`` (decreasing, as from
+            :func:`ntkbook.spectrum.eigendecomposition`), to reuse one decomposition.
 
     Returns:
         :class:`KernelBound` (fields of shape ``()`` or ``(T,)``).
     """
-    kk = np.asarray(_checks.square_symmetric(K, "K", psd=True))
+    kk = np.asarray(_checks.square_symmetric(K, "K"))
     n = kk.shape[0]
     yy = _labels(y, n, "K")
     delta = _probability(delta)
     ts = np.asarray(check_times(t))
-    lam, v = eigendecomposition(kk)
+    if eig is None:
+        lam, v = eigendecomposition(kk)
+    else:
+        lam, v = eig
     lam, v = np.asarray(lam), np.asarray(v)
+    if lam.shape != (n,) or v.shape != (n, n):
+        raise ValueError(f"eig must be (eigenvalues ({n},), eigenvectors ({n}, {n})), got "
+                         f"shapes {lam.shape} and {v.shape}")
     if lam[-1] <= 0:
         raise ValueError("K must be positive definite (smallest eigenvalue <= 0)")
     c = v.T @ yy

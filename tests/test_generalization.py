@@ -43,7 +43,7 @@ def test_rademacher_monte_carlo_below_bound_and_close_for_many_points():
     k = np.asarray(h_infinity(x))
     bound = rademacher_rkhs_ball(k, 3.0)
     np.testing.assert_allclose(bound, 3.0 * np.sqrt(400 / 2) / 400)  # tr H^inf = n / 2
-    mc = rademacher_rkhs_monte_carlo(k, 3.0, draws=400, key=1)
+    mc = rademacher_rkhs_monte_carlo(k, 3.0, draws=400, seed=1)
     # Jensen: E sqrt(s^T K s) <= sqrt(E s^T K s) = sqrt(tr K); the gap is small when
     # s^T K s concentrates
     assert mc <= bound
@@ -52,7 +52,7 @@ def test_rademacher_monte_carlo_below_bound_and_close_for_many_points():
     k4 = np.asarray(gaussian(RNG.normal(size=(4, 2)), None, 1.0))
     signs = np.array(np.meshgrid(*[[-1.0, 1.0]] * 4)).reshape(4, -1).T
     exact = np.mean([np.sqrt(s @ k4 @ s) for s in signs]) / 4
-    np.testing.assert_allclose(rademacher_rkhs_monte_carlo(k4, 1.0, draws=20000, key=2),
+    np.testing.assert_allclose(rademacher_rkhs_monte_carlo(k4, 1.0, draws=20000, seed=2),
                                exact, rtol=0.02)
 
 
@@ -106,6 +106,16 @@ def test_arora_bound_terms_by_hand():
     bt = arora_bound(k, y, delta=0.1, t=np.array([2.0, np.inf]))
     u = np.asarray(gradient_flow(k, y, [2.0]).train[0])
     np.testing.assert_allclose(bt.train_loss[0], ramp_loss(u, y), rtol=1e-8)
+
+
+def test_arora_bound_with_precomputed_eigendecomposition():
+    x = _sphere(30, 4)
+    y = np.sign(RNG.normal(size=30))
+    k = np.asarray(h_infinity(x))
+    lam, v = np.linalg.eigh(k)
+    a = arora_bound(k, y, 0.05, t=[0.5, np.inf])
+    b = arora_bound(k, y, 0.05, t=[0.5, np.inf], eig=(lam[::-1], v[:, ::-1]))
+    np.testing.assert_allclose(a.total, b.total, rtol=1e-10)
 
 
 def test_arora_bound_scale_invariant():
@@ -167,6 +177,10 @@ def test_bad_input():
         rademacher_rkhs_sup(k, np.ones(4), 1.0)
     with pytest.raises(ValueError, match="B"):
         rademacher_rkhs_ball(k, -1.0)
+    with pytest.raises(ValueError, match="positive semi-definite"):
+        rademacher_rkhs_ball(-k, 1.0)
+    with pytest.raises(ValueError, match="eig"):
+        arora_bound(k, [1.0, 1.0, -1.0], eig=(np.ones(2), np.eye(2)))
     with pytest.raises(ValueError, match="errors"):
         heldout_bound([0.0, 0.5])
     with pytest.raises(ValueError, match="n must be smaller"):

@@ -142,28 +142,28 @@ def test_heldout_bound_coverage_by_simulation():
 
 
 def test_eigenlearning_against_monte_carlo_krr():
-    # population: 1500 fixed points on the sphere (H^inf has a power-law spectrum there);
+    # population: 800 fixed points on the sphere (H^inf has a power-law spectrum there);
     # kernel ridge regression on n of them drawn at random, error over the population
     rng = np.random.default_rng(4)
-    pop = _sphere(1500, 5, rng)
+    pop = _sphere(800, 5, rng)
     k = np.asarray(h_infinity(pop))
     lam, v = np.linalg.eigh(k)
-    lam, v = lam[::-1] / 1500, v[:, ::-1]
+    lam, v = lam[::-1] / 800, v[:, ::-1]
     f_star = np.sign(pop[:, 0] + 0.3 * pop[:, 1])
-    coef = v.T @ f_star / np.sqrt(1500)  # coordinates in eigenfunctions sqrt(N) v_k
-    for n, ridge, noise in [(40, 1e-3, 0.5), (120, 1e-1, 0.3), (150, 0.0, 0.3), (40, 3.0, 0.0)]:
+    coef = v.T @ f_star / np.sqrt(800)  # coordinates in eigenfunctions sqrt(N) v_k
+    for n, ridge, noise in [(30, 1e-3, 0.5), (80, 1e-1, 0.3), (60, 0.0, 0.3), (30, 3.0, 0.0)]:
         pred = eigenlearning(np.maximum(lam, 0), coef, n, ridge, noise)
         errs = []
-        for _ in range(100):
-            idx = rng.choice(1500, n, replace=False)
+        for _ in range(80):
+            idx = rng.choice(800, n, replace=False)
             y = f_star[idx] + noise * rng.normal(size=n)
             a = np.linalg.solve(k[np.ix_(idx, idx)] + ridge * np.eye(n), y)
             errs.append(np.mean((k[:, idx] @ a - f_star) ** 2))
-        np.testing.assert_allclose(np.mean(errs), pred.excess_risk, rtol=0.06)
+        np.testing.assert_allclose(np.mean(errs), pred.excess_risk, rtol=0.07)
         np.testing.assert_allclose(pred.variance.sum(), (pred.overfitting - 1) * noise**2,
                                    rtol=1e-8)
     # a wrong normalisation of the ridge (ridge / n instead of ridge) is caught
-    wrong = eigenlearning(np.maximum(lam, 0), coef, 40, 3.0 / 40, 0.0).excess_risk
+    wrong = eigenlearning(np.maximum(lam, 0), coef, 30, 3.0 / 30, 0.0).excess_risk
     assert abs(wrong - np.mean(errs)) > 0.1 * np.mean(errs)
 
 

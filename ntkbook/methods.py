@@ -250,3 +250,27 @@ def select_then_cv(
     folds = StratifiedKFold(n_folds, shuffle=True, random_state=seed).split(idx, y)
     cv = np.array([np.mean(candidates[best](a, b) == y[b]) for a, b in folds])
     return SelectCV(best, scores, cv)
+
+
+def svm_candidates(kernels: dict, y: Any, c_grid: Any) -> dict:
+    """Candidates for :func:`select_then_cv`: one kernel SVM per kernel and penalty ``C``.
+
+    ``kernels`` maps a name to the ``(n, n)`` Gram matrix on all ``n`` points (computed once;
+    each split only slices it); ``y`` holds the ``(n,)`` labels; ``c_grid`` the values of ``C``.
+    Returns ``{"name, C=c": (train_idx, test_idx) -> predicted labels}``.
+    """
+    y = np.asarray(_checks.vector(y, "y"))
+    cs = _checks.finite_array(c_grid, "c_grid").reshape(-1)
+    if cs.size == 0 or np.any(cs <= 0):
+        raise ValueError("c_grid must be a non-empty list of numbers > 0")
+    out = {}
+    for name, k in kernels.items():
+        k = np.asarray(_checks.square_symmetric(k, f"kernels[{name!r}]"), dtype=float)
+        if k.shape[0] != len(y):
+            raise ValueError(f"kernels[{name!r}] must be ({len(y)}, {len(y)}) to match y")
+        for c in cs:
+            def fit_predict(tr, te, k=k, c=float(c)):
+                return svm_predict(k[np.ix_(tr, tr)], y[tr], k[np.ix_(te, tr)], c)
+
+            out[f"{name}, C={c:g}"] = fit_predict
+    return out

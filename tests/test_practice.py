@@ -5,7 +5,6 @@ ridge regression, closed forms against least squares, the infinite-width kernel 
 empirical kernel of a wide network, our SVM wrapper against scikit-learn with a callable kernel.
 """
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -14,7 +13,8 @@ from sklearn.svm import SVC
 from ntkbook.backend import enable_x64
 from ntkbook.empirical import empirical_ntk, jacobian_features, linearize
 from ntkbook.infinite import nngp_ntk, ntk_frozen
-from ntkbook.methods import (kernel_ridge, kernel_ridge_path, select_then_cv, svm_predict)
+from ntkbook.methods import (kernel_ridge, kernel_ridge_path, select_then_cv, svm_candidates,
+                             svm_predict)
 from ntkbook.nets import MLP
 from ntkbook.train import aux_solution, train_regularized
 
@@ -148,4 +148,14 @@ def test_bad_input():
         train_regularized(lambda p, x: x[:, 0] * p, jnp.ones(()), X, Y, 0.1, 1, -1.0)
     with pytest.raises(ValueError, match="c "):
         svm_predict(np.eye(3), np.arange(3), np.eye(3), 0.0)
-    _ = jax  # keep the import for the type of params
+
+
+def test_svm_candidates_slice_the_precomputed_kernel():
+    x = RNG.normal(size=(30, 2))
+    y = (x[:, 0] > 0).astype(int)
+    k = np.asarray(nngp_ntk(x, depth=1, b_std=0.5)[1])
+    cands = svm_candidates({"ntk": k}, y, [0.5, 5.0])
+    assert list(cands) == ["ntk, C=0.5", "ntk, C=5"]
+    tr, te = np.arange(20), np.arange(20, 30)
+    ref = SVC(kernel="precomputed", C=5.0).fit(k[:20, :20], y[:20]).predict(k[20:, :20])
+    np.testing.assert_array_equal(cands["ntk, C=5"](tr, te), ref)

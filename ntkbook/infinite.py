@@ -132,7 +132,7 @@ def nngp_ntk(
 # --- NTK with frozen first layers (Arora et al., 2020) ------------------------------------------
 
 
-@partial(jax.jit, static_argnames=("depth", "activation"))
+@partial(jax.jit, static_argnames=("activation",))  # depth traced: one compile per shape
 def _ntk_frozen(x1, x2, depth, frozen, activation, w_std, b_std):
     d = x1.shape[1]
     w2, b2 = w_std**2, b_std**2

@@ -162,7 +162,8 @@ def test_homogeneity_hides_w_std_without_biases():
     w = [1.2, 1.6]
     s0 = np.asarray(ntk_init_samples(x, depths=[4], width=6, w_std=w, b_std=0.0,
                                      n_samples=300, key=3))
-    np.testing.assert_allclose(s0[1] / s0[0], (w[1] / w[0]) ** 10, rtol=1e-9)
+    # (some narrow ReLU networks are dead, with a zero kernel: compare without dividing)
+    np.testing.assert_allclose(s0[1], (w[1] / w[0]) ** 10 * s0[0], rtol=1e-9, atol=1e-300)
     s1 = np.asarray(ntk_init_samples(x, depths=[4], width=6, w_std=w, b_std=0.5,
                                      n_samples=300, key=3))
     d1 = [float(dispersion(s1[i, 0])[0, 0]) for i in range(2)]

@@ -150,23 +150,23 @@ def rademacher_rkhs_ball(K: Any, B: float) -> float:
     return b * float(np.sqrt(np.trace(kk))) / kk.shape[0]
 
 
-def rademacher_rkhs_sup(K: Any, sigma: Any, B: float) -> np.ndarray:
-    """``sup_{|f|_H <= B} (1/n) sum_i sigma_i f(x_i) = B sqrt(sigma^T K sigma) / n``.
+def rademacher_rkhs_sup(K: Any, signs: Any, B: float) -> np.ndarray:
+    """``sup_{|f|_H <= B} (1/n) sum_i s_i f(x_i) = B sqrt(s^T K s) / n`` for signs ``s``.
 
-    The supremum is attained at ``f = B k(., X) sigma / sqrt(sigma^T K sigma)``.
+    The supremum is attained at ``f = B k(., X) s / sqrt(s^T K s)``.
 
     Args:
         K: Gram matrix ``(n, n)``, symmetric PSD.
-        sigma: signs ``(n,)`` or ``(S, n)`` (one draw per row).
+        signs: Rademacher signs ``(n,)`` or ``(S, n)`` (one draw per row).
         B: radius of the ball, ``>= 0``.
 
     Returns:
         shape ``()`` for one draw, ``(S,)`` for ``S`` draws.
     """
     kk, b = _ball(K, B)
-    s = _checks.finite_array(sigma, "sigma")
+    s = _checks.finite_array(signs, "signs")
     if s.ndim not in (1, 2) or s.shape[-1] != kk.shape[0]:
-        raise ValueError(f"sigma must have shape ({kk.shape[0]},) or (S, {kk.shape[0]}), "
+        raise ValueError(f"signs must have shape ({kk.shape[0]},) or (S, {kk.shape[0]}), "
                          f"got {s.shape}")
     quad = np.sum((s @ kk) * s, axis=-1)
     return b * np.sqrt(np.maximum(quad, 0.0)) / kk.shape[0]
@@ -180,8 +180,8 @@ def rademacher_rkhs_monte_carlo(K: Any, B: float, draws: int = 1000, seed: int =
     draws = _checks.integer(draws, "draws", 1)
     seed = _checks.integer(seed, "seed", 0)
     rng = np.random.default_rng(seed)
-    sigma = np.where(rng.random((draws, kk.shape[0])) < 0.5, 1.0, -1.0)
-    return float(np.mean(rademacher_rkhs_sup(kk, sigma, b)))
+    signs = np.where(rng.random((draws, kk.shape[0])) < 0.5, 1.0, -1.0)
+    return float(np.mean(rademacher_rkhs_sup(kk, signs, b)))
 
 
 def ramp_loss(u: Any, y: Any) -> float:

@@ -173,7 +173,7 @@ def test_bad_input():
         arora_bound(k, [1.0, 0.5, -1.0])
     with pytest.raises(ValueError, match="delta"):
         arora_bound(k, [1.0, 1.0, -1.0], delta=1.5)
-    with pytest.raises(ValueError, match="sigma"):
+    with pytest.raises(ValueError, match="signs"):
         rademacher_rkhs_sup(k, np.ones(4), 1.0)
     with pytest.raises(ValueError, match="B"):
         rademacher_rkhs_ball(k, -1.0)

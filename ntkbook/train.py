@@ -285,3 +285,103 @@ def aux_solution(k_train: Any, y: Any, ridge: float, u0: Any | None = None):
     u0 = jnp.zeros_like(y) if u0 is None else _checks.vector(u0, "u0", k.shape[0], "k_train")
     c = jnp.linalg.solve(k + ridge * jnp.eye(k.shape[0], dtype=k.dtype), y - u0)
     return c, jnp.sqrt(ridge) * c
+
+
+class Checkpoints(NamedTuple):
+    """What :func:`train_checkpoints` records at each of ``S`` chosen steps.
+
+    Attributes:
+        steps: the checkpoint steps, ``(S,)`` (increasing).
+        params: list of ``S`` parameter pytrees, the weights at those steps.
+        loss: training loss, ``(S,)``.
+        train: training outputs ``u``, ``(S, n)``; test: test outputs ``(S, m)`` or ``None``.
+        ntk: empirical NTK on the training inputs, ``(S, n, n)``.
+        ntk_test: empirical NTK between test and training inputs, ``(S, m, n)``, or ``None``.
+    """
+
+    steps: np.ndarray
+    params: list
+    loss: np.ndarray
+    train: np.ndarray
+    test: np.ndarray | None
+    ntk: np.ndarray
+    ntk_test: np.ndarray | None
+
+
+@lru_cache(maxsize=16)
+def _advance_fn(f: Callable, loss_scale: float, lr: float):
+    """``(params, x, y, k) -> params`` after ``k`` gradient-descent steps; ``k`` is traced, so
+    checkpoints at any steps share one compilation."""
+
+    def loss_fn(p, x, y):
+        return 0.5 * loss_scale * jnp.sum((f(p, x) - y) ** 2)
+
+    grad = jax.grad(loss_fn)
+
+    def advance(p, x, y, k):
+        def body(_, q):
+            return jax.tree_util.tree_map(lambda a, b: a - lr * b, q, grad(q, x, y))
+
+        return jax.lax.fori_loop(0, k, body, p)
+
+    return jax.jit(advance)
+
+
+def train_checkpoints(
+    f: Callable,
+    params0: Any,
+    x: Any,
+    y: Any,
+    lr: float,
+    checkpoints: Any,
+    x_test: Any | None = None,
+    loss_scale: float = 1.0,
+) -> Checkpoints:
+    """Full-batch gradient descent (as :func:`train_gd`) that keeps the weights and the
+    empirical NTK at chosen steps, e.g. on a logarithmic grid.
+
+    The NTK is taken with :func:`ntkbook.empirical.empirical_ntk` on the training inputs and,
+    with ``x_test``, between test and training inputs: what a kernel machine built from the
+    network's kernel at that step needs.
+
+    Args:
+        f: model ``f(params, x) -> (n,)``; params0: initial parameters.
+        x: training inputs ``(n, d)``; y: targets ``(n,)``; lr: learning rate > 0.
+        checkpoints: steps >= 0 at which to record (sorted and de-duplicated; 0 is the start).
+        x_test: optional test inputs ``(m, d)``.
+        loss_scale: factor in front of the loss (``1/alpha**2`` for the alpha-scaled model).
+    """
+    x = _checks.matrix(x, "x")
+    y = _checks.vector(y, "y", x.shape[0], "x")
+    lr = _checks.positive(lr, "lr")
+    loss_scale = _checks.positive(loss_scale, "loss_scale")
+    steps = np.unique(np.asarray(checkpoints))
+    if steps.ndim != 1 or steps.size == 0 or not np.issubdtype(steps.dtype, np.integer) \
+            or steps[0] < 0:
+        raise ValueError(f"checkpoints must be a non-empty list of integers >= 0, "
+                         f"got {checkpoints!r}")
+    n = x.shape[0]
+    if x_test is not None:
+        x_test = _checks.matrix(x_test, "x_test", dim=x.shape[1], dim_name="x")
+        x_all = jnp.concatenate([x, x_test])
+    else:
+        x_all = x
+    advance = _advance_fn(f, loss_scale, lr)
+    params, losses, outs, ntks = [], [], [], []
+    p, done = params0, 0
+    for s in steps.tolist():
+        p = advance(p, x, y, s - done)
+        done = s
+        out = np.asarray(f(p, x_all))
+        k = np.asarray(empirical_ntk(f, p, x_all, x))
+        params.append(p)
+        losses.append(0.5 * loss_scale * np.sum((out[:n] - np.asarray(y)) ** 2))
+        outs.append(out)
+        ntks.append(k)
+    outs_a, ntks_a = np.stack(outs), np.stack(ntks)
+    has_test = x_test is not None
+    return Checkpoints(
+        steps=steps, params=params, loss=np.array(losses), train=outs_a[:, :n],
+        test=outs_a[:, n:] if has_test else None, ntk=ntks_a[:, :n],
+        ntk_test=ntks_a[:, n:] if has_test else None,
+    )

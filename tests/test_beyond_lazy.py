@@ -202,6 +202,9 @@ def test_checkpoints_match_recomputed_ntk_and_train_gd():
         np.testing.assert_allclose(rec.test[i], ref.test[-1], rtol=1e-9, atol=1e-12)
         assert rec.loss[i] == pytest.approx(float(ref.loss[-1]), rel=1e-9)
     assert rec.loss[-1] < rec.loss[0]
+    bare = train_checkpoints(f, p0, x, y, lr, steps, x_test=xt, loss_scale=4.0, record_ntk=False)
+    assert bare.ntk is None and bare.ntk_test is None
+    np.testing.assert_allclose(bare.test, rec.test, rtol=1e-12)
 
 
 def test_checkpoints_bad_input():
@@ -214,6 +217,8 @@ def test_checkpoints_bad_input():
         train_checkpoints(net, p0, x, y, 0.1, [0.5])
     with pytest.raises(ValueError, match="lr"):
         train_checkpoints(net, p0, x, y, 0.0, [1])
+    with pytest.raises(ValueError, match="record_ntk"):
+        train_checkpoints(net, p0, x, y, 0.1, [1], record_ntk=1)
     with pytest.raises(ValueError, match="x_test"):
         train_checkpoints(net, p0, x, y, 0.1, [1], x_test=np.ones((2, 4)))
 

@@ -131,7 +131,7 @@ def _numpy_ntk(x, depth, width, w_std, b_std, rng):
 
 
 def test_dispersion_matches_numpy_monte_carlo():
-    x = RNG.normal(size=(1, 3))
+    x = np.random.default_rng(22).normal(size=(1, 3))  # fixed, whatever ran before
     depth, width, w_std, b_std, n = 3, 6, 1.6, 0.5, 4000
     ours = np.asarray(ntk_init_samples(x, depths=[depth], width=width, w_std=w_std,
                                        b_std=b_std, n_samples=n, key=1))[0, :, 0, 0]
@@ -147,11 +147,13 @@ def test_dispersion_matches_numpy_monte_carlo():
 
 
 def test_wide_mean_approaches_infinite_ntk():
-    x = RNG.normal(size=(2, 4))
+    x = np.random.default_rng(21).normal(size=(2, 4))
     samples = np.asarray(ntk_init_samples(x, depths=[2], width=512, w_std=1.4, b_std=0.3,
-                                          n_samples=40, key=2))[0]
+                                          n_samples=100, key=2))[0]
     _, theta = nngp_ntk(x, depth=2, w_std=1.4, b_std=0.3)
-    np.testing.assert_allclose(samples.mean(0), theta, rtol=0.03)
+    # Monte Carlo error (4 standard errors) plus an O(1/width) finite-width bias
+    se = samples.std(0) / np.sqrt(len(samples))
+    assert np.all(np.abs(samples.mean(0) - theta) < 4 * se + 0.01 * np.abs(theta))
     assert float(dispersion(samples)[0, 0]) < 1.05  # 1 + O(depth / width)
 
 

@@ -318,7 +318,7 @@ def _ntk_by_depth(params, x1, x2, depth, w_std, b_std, activation):
     Structured formula: layer ``l`` adds ``(s_w^2 A A'^T + s_b^2) * (delta delta'^T)``.
     """
     w1, b1, wh, bh, v, c = params
-    phi, dphi = nets_phi(activation)
+    phi, dphi = _activation_pair(activation)
     d, m = w1.shape
     n_hidden = wh.shape[0] + 1
 
@@ -361,7 +361,7 @@ def _ntk_by_depth(params, x1, x2, depth, w_std, b_std, activation):
     return readout + contribs.sum(0) + first
 
 
-def nets_phi(activation: str) -> tuple[Callable, Callable]:
+def _activation_pair(activation: str) -> tuple[Callable, Callable]:
     """The activation and its derivative, as :class:`~ntkbook.nets.MLP` uses them."""
     from ntkbook.nets import _DPHI, _PHI
 

@@ -24,7 +24,7 @@ CDN = "https://cdn.jsdelivr.net/npm/mathjax@3/es5/"
 def mathjax_dir() -> Path | None:
     """The ``es5`` folder of a local MathJax 3, or None."""
     candidates = [os.environ.get("NTKBOOK_MATHJAX", ""), ROOT / "node_modules/mathjax/es5",
-                  Path.home() / "node_modules/mathjax/es5", "/work/mathjax/node_modules/mathjax/es5"]
+                  Path.home() / "node_modules/mathjax/es5"]
     for c in candidates:
         if c and (Path(c) / "tex-mml-chtml.js").exists():
             return Path(c)
@@ -73,7 +73,7 @@ def open_page(b, path: Path, width: int, height: int = 900):
     page.route("**/*", route)
     page.goto(path.as_uri())
     page.wait_for_load_state("load")
-    if local is not None:
+    if local is not None and page.evaluate("!!document.querySelector('script[src*=mathjax]')"):
         page.wait_for_function("window.MathJax && MathJax.startup && MathJax.startup.promise",
                                timeout=30_000)
         page.evaluate("MathJax.startup.promise")

@@ -127,3 +127,28 @@ def nngp_ntk(
     b_std = _checks.positive(b_std, "b_std", strict=False)
     a, b = _checks.pair(x1, x2)
     return _nngp_ntk(a, b, depth, activation, w_std, b_std)
+
+
+def h_infinity(x1: Any, x2: Any | None = None) -> jax.Array:
+    """The Gram matrix ``H^inf`` of Du et al. (2019) and Arora et al. (2019), shape ``(n1, n2)``.
+
+    It is the infinite-width NTK of the two-layer ReLU network
+    ``f(x) = m^{-1/2} sum_r a_r relu(w_r . x)`` with ``w_r ~ N(0, I)`` trained and the output
+    weights ``a_r = +-1`` frozen:
+    ``H^inf(x, x') = E_w[x.x' 1{w.x >= 0} 1{w.x' >= 0}] = x.x' (pi - arccos(rho)) / (2 pi)``,
+    ``rho`` the cosine of the angle between ``x`` and ``x'`` (0 where an input is zero).
+    It is *not* the NTK of :func:`nngp_ntk` (both layers trained, ``1/d`` scaling, no constant
+    factor relates the two).
+    """
+    a, b = _checks.pair(x1, x2)
+    return _h_infinity(a, b, x2 is None)
+
+
+@partial(jax.jit, static_argnames=("same",))
+def _h_infinity(a, b, same):
+    dot = a @ b.T
+    norm = jnp.sqrt(jnp.sum(a**2, 1)[:, None] * jnp.sum(b**2, 1)[None, :])
+    rho = jnp.clip(dot / jnp.where(norm > 0, norm, 1.0), -1.0, 1.0)
+    if same:  # an input and itself: angle exactly 0 (rounding in rho would give ~sqrt(eps))
+        rho = jnp.where(jnp.eye(a.shape[0], dtype=bool), 1.0, rho)
+    return dot * (jnp.pi - _arccos(rho)) / (2 * jnp.pi)

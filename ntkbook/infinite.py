@@ -152,3 +152,65 @@ def _h_infinity(a, b, same):
     if same:  # an input and itself: angle exactly 0 (rounding in rho would give ~sqrt(eps))
         rho = jnp.where(jnp.eye(a.shape[0], dtype=bool), 1.0, rho)
     return dot * (jnp.pi - _arccos(rho)) / (2 * jnp.pi)
+
+
+# --- NTK with frozen first layers (Arora et al., 2020) ------------------------------------------
+
+
+@partial(jax.jit, static_argnames=("activation",))  # depth traced: one compile per shape
+def _ntk_frozen(x1, x2, depth, frozen, activation, w_std, b_std):
+    d = x1.shape[1]
+    w2, b2 = w_std**2, b_std**2
+    q1 = w2 * jnp.sum(x1**2, 1) / d + b2
+    q2 = w2 * jnp.sum(x2**2, 1) / d + b2
+    sigma = w2 * (x1 @ x2.T) / d + b2
+    theta = jnp.where(frozen < 1, sigma, 0.0)  # layer 1 contributes only if it is trained
+
+    def layer(i, state):  # computes layer l = i + 2 from layer i + 1
+        q1, q2, sigma, theta = state
+        k, kdot, d1, d2 = _EXPECTATIONS[activation](q1, q2, sigma)
+        sigma = w2 * k + b2
+        theta = theta * (w2 * kdot) + jnp.where(i + 2 > frozen, sigma, 0.0)
+        return w2 * d1 + b2, w2 * d2 + b2, sigma, theta
+
+    _, _, _, theta = jax.lax.fori_loop(0, depth, layer, (q1, q2, sigma, theta))
+    return theta
+
+
+def ntk_frozen(
+    x1: Any,
+    x2: Any | None = None,
+    depth: int = 1,
+    frozen: int = 0,
+    activation: str = "relu",
+    w_std: float = 1.0,
+    b_std: float = 0.0,
+) -> jax.Array:
+    """Infinite-width NTK of an MLP whose first ``frozen`` layers are not trained.
+
+    Arora et al. (2020) "fix the first l layers": the weights and biases of layers
+    ``1, ..., frozen`` keep their initial values, so their gradient terms drop out of the NTK
+    recursion: ``Theta^1 = Sigma^1`` if layer 1 is trained, else 0, and
+    ``Theta^{l+1} = Theta^l * dSigma^{l+1} + [l + 1 > frozen] Sigma^{l+1}``.
+    ``frozen = 0`` is the usual NTK (:func:`nngp_ntk`), ``frozen = depth`` (only the output
+    layer trained) the NNGP kernel.
+
+    Args:
+        x1: inputs ``(n1, d)``; x2: inputs ``(n2, d)`` or ``None`` for ``x1``.
+        depth: number of hidden layers (>= 0).
+        frozen: number of frozen layers, ``0 <= frozen <= depth``.
+        activation, w_std, b_std: as in :func:`nngp_ntk`.
+
+    Returns:
+        The NTK, shape ``(n1, n2)``.
+    """
+    depth = _checks.integer(depth, "depth", 0)
+    frozen = _checks.integer(frozen, "frozen", 0)
+    if frozen > depth:
+        raise ValueError(f"frozen must be <= depth ({depth}): the output layer is always "
+                         f"trained, got {frozen}")
+    activation = _checks.choice(activation, "activation", ACTIVATIONS)
+    w_std = _checks.positive(w_std, "w_std")
+    b_std = _checks.positive(b_std, "b_std", strict=False)
+    a, b = _checks.pair(x1, x2)
+    return _ntk_frozen(a, b, depth, frozen, activation, w_std, b_std)

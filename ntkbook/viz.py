@@ -163,7 +163,11 @@ def _live_widget(pngs: Sequence[bytes], values: Sequence[Any], label: str, fmt: 
         description=label, continuous_update=True,
         style={"description_width": "initial"}, layout=widgets.Layout(width="min(100%, 480px)"),
     )
-    image = widgets.Image(value=pngs[initial], format="png")  # natural size: sharp
+    px = int.from_bytes(pngs[initial][16:20], "big")  # the PNG's width, from its IHDR chunk
+    image = widgets.Image(  # at its own size (JupyterLab would stretch it): sharp
+        value=pngs[initial], format="png",
+        layout=widgets.Layout(width=f"{px}px", max_width="100%", height="auto"),
+    )
 
     def redraw(change: Any) -> None:
         image.value = pngs[change["new"]]

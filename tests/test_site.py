@@ -135,9 +135,13 @@ def test_chapter_page(site, doc):
     # exercises with solutions (sphinx-exercise)
     assert re.search(r"class=\"[^\"]*\bexercise\b[^\"]*admonition", text), "no exercise"
     assert re.search(r"class=\"[^\"]*\bsolution\b[^\"]*admonition", text), "no solution"
-    # launch buttons: Binder and Colab open the notebook from the repository
-    assert re.search(r"href=\"https://mybinder\.org/v2/gh/[^\"]+\.ipynb\"", text), "no Binder link"
-    assert re.search(r"href=\"https://colab\.research\.google\.com/github/[^\"]+\.ipynb\"", text)
+    # launch buttons: Binder and Colab open this very notebook from the repository's branch
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]
+    repo = config["url"].removeprefix("https://github.com/").rstrip("/")
+    binder = f"https://mybinder.org/v2/gh/{repo}/{config['branch']}?urlpath=lab/tree/{doc}.ipynb"
+    colab = f"https://colab.research.google.com/github/{repo}/blob/{config['branch']}/{doc}.ipynb"
+    assert f'href="{binder}"' in text, f"no Binder link to {binder}"
+    assert f'href="{colab}"' in text, f"no Colab link to {colab}"
     # a live widget must not leave its text fallback on the static page (tag it remove-output)
     assert not re.search(r"\b(?:VBox|HBox|GridBox|interactive)\(children=", text)
     assert not re.search(r"\b\w+Slider\((?:value|options|description)=", text)

@@ -2,8 +2,9 @@
 
 ``jupyter execute --inplace`` leaves run-specific metadata behind: the ipywidgets state of every
 live slider (which JupyterLab would restore, mark the notebook changed, and which duplicates the
-slider frames), per-cell execution timestamps and ``trusted`` flags. This removes them and writes
-the notebook back only if something changed.
+slider frames), per-cell execution timestamps and ``trusted`` flags. This removes them, names the
+kernel as JupyterLab does on connecting ("Python 3 (ipykernel)"; "Python 3" made the notebook
+"modified" the moment it opened), and writes the notebook back only if something changed.
 
 usage: python tests/tidy_notebooks.py book/07_lazy_regime.ipynb [...]   (no argument: all chapters)
 """
@@ -17,6 +18,7 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 NOTEBOOK_KEYS = ("widgets",)
 CELL_KEYS = ("execution", "trusted", "collapsed", "scrolled")
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
 
 def tidy(nb: dict) -> dict:
@@ -24,6 +26,7 @@ def tidy(nb: dict) -> dict:
     nb = json.loads(json.dumps(nb))
     for key in NOTEBOOK_KEYS:
         nb["metadata"].pop(key, None)
+    nb["metadata"]["kernelspec"] = dict(KERNELSPEC)
     for cell in nb["cells"]:
         for key in CELL_KEYS:
             cell.get("metadata", {}).pop(key, None)

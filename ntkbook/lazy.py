@@ -387,3 +387,400 @@ def relative_change(traj: Any) -> np.ndarray:
     if np.any(den == 0):
         raise ValueError("traj must not start at zero (the relative change is undefined)")
     return np.linalg.norm(arr - first, axis=(-2, -1)) / den
+
+
+# --- Whole width sweeps in one compilation -------------------------------------------------
+#
+# `train_many` and `lazy_ratios` trace one program per model: a sweep over six widths compiles
+# six loops, and compiling costs far more than running them. The two functions below take the
+# same arguments for a list of MLPs that differ only in width, and compile once. Both are
+# exact re-arrangements of the same arithmetic (the library's tests check them against
+# `train_many` / `lazy_ratios`), so a notebook can swap them in without changing a result.
+
+
+def _same_family(nets: Any, name: str = "f") -> list[MLP]:
+    """A list of MLPs that differ at most in width (same input, depth, activation, scales)."""
+    many = nets if isinstance(nets, (list, tuple)) else [nets]
+    if not many or not all(isinstance(n, MLP) for n in many):
+        raise ValueError(f"{name} must be an ntkbook.nets.MLP or a non-empty list of them")
+    keys = {(n.in_dim, n.depth, n.activation, n.w_std, n.b_std, n.parameterization)
+            for n in many}
+    if len(keys) != 1 or many[0].depth < 1:
+        raise ValueError(f"{name} must hold MLPs with at least one hidden layer that differ only "
+                         "in width (same in_dim, depth, activation, w_std, b_std, "
+                         "parameterization)")
+    return list(many)
+
+
+def _run_scales(net: MLP) -> tuple[float, float]:
+    """``(scale of the weights, scale of the bias)`` of every layer fed by hidden units."""
+    return net.layer_scales()[-1]
+
+
+def _masked_apply(net: MLP, params: Any, x: jax.Array, mask: jax.Array,
+                  hidden_scale: jax.Array) -> jax.Array:
+    """``net`` evaluated on parameters zero-padded to ``net.width`` units, of which only those
+    with ``mask == 1`` exist; ``hidden_scale`` replaces the weight scale of every layer fed by
+    hidden units (``w_std / sqrt(m)`` for the true width ``m`` in the NTK parameterisation).
+    Padded units contribute nothing and every derivative with respect to them is zero."""
+    from ntkbook.nets import _PHI
+
+    act = _PHI[net.activation]
+    (sw0, sb0), (_, sb) = net.layer_scales()[0], _run_scales(net)
+    a = x
+    for i, (w, b) in enumerate(params):
+        sw = sw0 if i == 0 else hidden_scale
+        bs = sb0 if i == 0 else sb
+        h = sw * (a @ w) + bs * b
+        if i < len(params) - 1:
+            a = mask * act(h)
+    return h[:, 0]
+
+
+def _pad_batch(net_max: MLP, net: MLP, params: Any) -> list:
+    """Zero-pad a batch of ``net`` parameters (leading axis ``B``) to the width of ``net_max``."""
+    out = []
+    for i, (w, b) in enumerate(params):
+        w, b = np.asarray(w), np.asarray(b)
+        pad_in = 0 if i == 0 else net_max.width - net.width
+        pad_out = 0 if i == len(params) - 1 else net_max.width - net.width
+        out.append((np.pad(w, ((0, 0), (0, pad_in), (0, pad_out))),
+                    np.pad(b, ((0, 0), (0, pad_out)))))
+    return out
+
+
+def _real_positions(net_max: MLP, net: MLP) -> np.ndarray:
+    """Positions, in the flattened padded parameters, of the flattened unpadded ones (in order)."""
+    pos, offset = [], 0
+    shapes_max = [(s, t) for s, t in zip(net_max.sizes[:-1], net_max.sizes[1:])]
+    shapes = [(s, t) for s, t in zip(net.sizes[:-1], net.sizes[1:])]
+    for (s_max, t_max), (s, t) in zip(shapes_max, shapes):
+        pos.append(offset + np.arange(s_max * t_max).reshape(s_max, t_max)[:s, :t].ravel())
+        offset += s_max * t_max
+        pos.append(offset + np.arange(t))
+        offset += t_max
+    return np.concatenate(pos)
+
+
+def lazy_ratios_padded(
+    f: Any,
+    params0: Any,
+    x: Any,
+    y: Any,
+    alpha: Any | None = None,
+    iters: int = 4,
+    key: Any = 0,
+) -> LazyRatio | list[LazyRatio]:
+    """:func:`lazy_ratios` for MLPs of several widths in **one** compiled, vectorised call.
+
+    Every run is zero-padded to the largest width and evaluated with a mask, so all widths share
+    one program (``lazy_ratios`` traces one per width; for small problems compiling dominates).
+    The padded units have no effect on the outputs and all derivatives with respect to them are
+    zero, and the Lanczos start vector of each run is the one :func:`ntkbook.bounds.lazy_ratio`
+    draws for the unpadded network, placed on its real coordinates: the results equal those of
+    ``lazy_ratios`` up to rounding (when every network has at least 40 parameters, the number
+    of Lanczos steps). The price is arithmetic on the padding: use it when the widths are few
+    or the runs at the largest width dominate anyway.
+
+    Args:
+        f: an :class:`~ntkbook.nets.MLP` or a list of MLPs that differ only in width.
+        params0: batched parameters (leading axis ``B``, :func:`init_many`), or one per model.
+        x: inputs ``(n, d)``; y: targets ``(n,)``.
+        alpha: ``None``, a scalar or ``(B,)`` output scales (the centred model
+            ``alpha (f - f(w0))``, as in :func:`lazy_ratios`), or, for a list of models, a list
+            with one such entry per model (``None`` entries: the plain network).
+        iters, key: as in :func:`ntkbook.bounds.hessian_norm`.
+
+    Returns:
+        A :class:`~ntkbook.bounds.LazyRatio` of ``(B,)`` arrays, or a list, one per model.
+    """
+    from ntkbook.bounds import _top_eigenpair
+
+    many = isinstance(f, (list, tuple))
+    nets = _same_family(f)
+    ps = list(params0) if many else [params0]
+    if len(ps) != len(nets):
+        raise ValueError(f"params0 must be a list of {len(nets)} batched pytrees, one per model")
+    sizes = [_batch_size(p, "params0") for p in ps]
+    x = _checks.matrix(x, "x", dim=nets[0].in_dim, dim_name="the network's in_dim")
+    n = x.shape[0]
+    y = _checks.vector(y, "y", n, "x")
+    iters = _checks.integer(iters, "iters", 1)
+    key = _checks.key(key)
+    if many and isinstance(alpha, (list, tuple)):
+        if len(alpha) != len(nets):
+            raise ValueError(f"alpha must be one entry per model ({len(nets)}), got {len(alpha)}")
+        alphas = list(alpha)
+    else:
+        alphas = [alpha] * len(nets)
+    for g, p in zip(nets, ps):
+        _check_output(g, p, x)
+    net_max = max(nets, key=lambda g: g.width)
+    padded, masks, scales, avals, centre, v0_index = [], [], [], [], [], []
+    for k, (g, p, b, a) in enumerate(zip(nets, ps, sizes, alphas)):
+        padded.append(_pad_batch(net_max, g, p))
+        masks.append(np.tile(np.arange(net_max.width) < g.width, (b, 1)).astype(float))
+        scales.append(np.full(b, _run_scales(g)[0]))
+        if a is None:
+            avals.append(np.ones(b))
+            centre.append(np.zeros(b))
+        else:
+            aa = np.asarray(_alpha_batch(a, b)[0])
+            avals.append(np.broadcast_to(aa, (b,)).astype(float))
+            centre.append(np.ones(b))
+        v0_index.append(np.full(b, k))
+    params = jax.tree_util.tree_map(lambda *leaves: np.concatenate(leaves), *padded)
+    positions = [_real_positions(net_max, g) for g in nets]
+    n_flat = net_max.n_params
+    steps = min(min(g.n_params for g in nets), 40)
+    dtype = jnp.result_type(float)
+
+    def start_vectors():
+        # the start vector lazy_ratio draws for each unpadded model, on its real coordinates
+        rows = [jnp.zeros(n_flat, dtype).at[pos].set(
+            jax.random.normal(key, (pos.size,), dtype)) for pos in positions]
+        return jnp.stack(rows)
+
+    def one(p0, mask, scale, a1, c1, v0):
+        flat0, unravel = jax.flatten_util.ravel_pytree(p0)
+        base = _masked_apply(net_max, p0, x, mask, scale)
+
+        def out(w):
+            return a1 * (_masked_apply(net_max, unravel(w), x, mask, scale) - c1 * base)
+
+        residual = jnp.linalg.norm(out(flat0) - y)
+        jac = jax.jacrev(out)(flat0)
+        jac_norm = jnp.sqrt(jnp.linalg.eigvalsh(jac @ jac.T)[-1])
+
+        def hvp(u, v):
+            g = lambda w: jax.grad(lambda z: out(z) @ u)(w)  # noqa: E731
+            return jax.jvp(g, (flat0,), (v,))[1]
+
+        def second_dir(v):
+            d1 = lambda w: jax.jvp(out, (w,), (v,))[1]  # noqa: E731
+            return jax.jvp(d1, (flat0,), (v,))[1]
+
+        def step(carry, _):
+            u, v = carry
+            _, v = _top_eigenpair(lambda z: hvp(u, z), v, steps)
+            s = second_dir(v)
+            return (s / jnp.linalg.norm(s), v), jnp.linalg.norm(s)
+
+        u0 = jnp.ones(n, dtype) / jnp.sqrt(n)
+        _, norms = jax.lax.scan(step, (u0, v0), None, length=iters)
+        hess = jnp.max(norms)
+        return residual * hess / jac_norm**2, residual, jac_norm, hess
+
+    @jax.jit
+    def run(params, masks, scales, avals, centre, idx):
+        v0 = start_vectors()[idx]
+        return jax.vmap(one)(params, masks, scales, avals, centre, v0)
+
+    cat = [np.concatenate(v) for v in (masks, scales, avals, centre, v0_index)]
+    outs = jax.device_get(run(params, *cat))
+    bounds = np.cumsum([0] + sizes)
+    res = [LazyRatio(*(o[lo:hi] for o in outs)) for lo, hi in zip(bounds[:-1], bounds[1:])]
+    return res if many else res[0]
+
+
+def _pack_runs(nets: list[MLP], params: list, run_ids: list[tuple[int, int]]) -> dict:
+    """Concatenate the hidden units of the runs ``(model, index)`` of two-layer MLPs into one
+    wide layer: ``W1 (d, U)``, ``b1 (U,)``, ``w2 (U,)``, ``b2 (R,)``, with the run of every unit
+    (``seg``, sorted) and its output-weight scale."""
+    w1, b1, w2, b2, seg, scale = [], [], [], [], [], []
+    for r, (k, i) in enumerate(run_ids):
+        (wa, ba), (wb, bb) = params[k]
+        w1.append(np.asarray(wa)[i])
+        b1.append(np.asarray(ba)[i])
+        w2.append(np.asarray(wb)[i][:, 0])
+        b2.append(np.asarray(bb)[i][0])
+        seg.append(np.full(nets[k].width, r))
+        scale.append(np.full(nets[k].width, _run_scales(nets[k])[0]))
+    theta = (np.concatenate(w1, axis=1), np.concatenate(b1), np.concatenate(w2), np.stack(b2))
+    return {"theta": theta, "seg": np.concatenate(seg), "scale": np.concatenate(scale)}
+
+
+def train_many_packed(
+    f: Any,
+    params0: Any,
+    x: Any,
+    y: Any,
+    lr: float,
+    steps: int,
+    record_every: int = 1,
+    *,
+    x_test: Any | None = None,
+    alpha: Any | None = None,
+    linearized: bool | Sequence[bool] = False,
+    record_ntk: bool | Sequence[bool] = True,
+) -> TrainResult | list[TrainResult]:
+    """:func:`train_many` for two-layer MLPs of several widths, compiled **once** and without
+    padding.
+
+    Runs are independent, so gradient descent on all of them is gradient descent on the sum of
+    their losses over the union of their parameters. Here the hidden units of every run (every
+    seed of every width) are laid side by side in one wide hidden layer, each run keeping its
+    own output scale ``w_std / sqrt(m)`` and output bias, and each run's output is the sum over
+    its own units. One training loop for the whole sweep (two when some models are linearised)
+    replaces one loop per width, with no arithmetic wasted on padding. The recorded quantities
+    are those of :func:`train_many` (its tests check the two agree run by run): per run the
+    loss, training and test outputs, ``|w - w0| / |w0|`` and the empirical NTK of the trained
+    model (from the Jacobian of the summed outputs, whose columns belong to one run each).
+
+    Args:
+        f: a two-layer :class:`~ntkbook.nets.MLP` (``depth=1``) or a list of them that differ
+            only in width; other arguments as in :func:`train_many`. ``alpha`` may also be a list
+            with one entry per model, as in :func:`lazy_ratios_padded`, but ``None`` and
+            numbers cannot be mixed (the centred model is all or nothing).
+
+    Returns:
+        A :class:`~ntkbook.train.TrainResult` (a list, one per model) exactly as
+        :func:`train_many` returns it.
+    """
+    many = isinstance(f, (list, tuple))
+    nets = _same_family(f)
+    if nets[0].depth != 1:
+        raise ValueError("f must hold two-layer MLPs (depth=1); use train_many for deeper ones")
+    ps = list(params0) if many else [params0]
+    if len(ps) != len(nets):
+        raise ValueError(f"params0 must be a list of {len(nets)} batched pytrees, one per model")
+    sizes = [_batch_size(p, "params0") for p in ps]
+    x = _checks.matrix(x, "x", dim=nets[0].in_dim, dim_name="the network's in_dim")
+    n = x.shape[0]
+    lin_flags = _as_list(linearized, len(nets), "linearized", bool)
+    ntk_flags = _as_list(record_ntk, len(nets), "record_ntk", bool)
+    lr = _checks.positive(lr, "lr")
+    steps = _checks.integer(steps, "steps", 0)
+    record_every = _checks.integer(record_every, "record_every", 1)
+    if steps % record_every:
+        raise ValueError(f"steps ({steps}) must be a multiple of record_every ({record_every})")
+    has_test = x_test is not None
+    x_t = _checks.matrix(x_test, "x_test", dim=x.shape[1], dim_name="x") if has_test else x
+    if many and isinstance(alpha, (list, tuple)):
+        if len(alpha) != len(nets) or len({a is None for a in alpha}) != 1:
+            raise ValueError(f"alpha must be one entry per model ({len(nets)}), all None or all "
+                             "output scales")
+        alphas = list(alpha)
+    else:
+        alphas = [alpha] * len(nets)
+    has_alpha = alphas[0] is not None
+    for g, p in zip(nets, ps):
+        _check_output(g, p, x)
+    ys, avs = [], []
+    for b, a in zip(sizes, alphas):
+        yy, axis = _batched_vector(y, "y", b, n)
+        ys.append(np.broadcast_to(np.asarray(yy), (b, n)))
+        aa = np.asarray(_alpha_batch(a, b)[0]) if has_alpha else np.ones(())
+        avs.append(np.broadcast_to(aa, (b,)).astype(float))
+    from ntkbook.nets import _PHI
+
+    act = _PHI[nets[0].activation]
+    (sw0, sb0), (_, sb) = nets[0].layer_scales()[0], _run_scales(nets[0])
+    groups = {}  # (linearized, record_ntk) -> runs (model, index) packed together
+    for k, (b, lin, rec) in enumerate(zip(sizes, lin_flags, ntk_flags)):
+        groups.setdefault((lin, rec), []).extend((k, i) for i in range(b))
+    packs = []
+    for (lin, rec), runs in groups.items():
+        pack = _pack_runs(nets, ps, runs)
+        pack.update(lin=lin, rec=rec, runs=runs,
+                    y=np.stack([ys[k][i] for k, i in runs]),
+                    alpha=np.array([avs[k][i] for k, i in runs]))
+        packs.append(pack)
+    n_records = steps // record_every
+
+    def make_loop(pack):
+        seg, n_runs = jnp.asarray(pack["seg"]), len(pack["runs"])
+        unit_scale = jnp.asarray(pack["scale"])
+
+        def segsum(v):  # (U, ...) -> (R, ...)
+            return jax.ops.segment_sum(v, seg, n_runs, indices_are_sorted=True)
+
+        def apply(theta, z):  # (n, R): every run's network on the inputs z
+            w1, b1, w2, b2 = theta
+            a = act(sw0 * (z @ w1) + sb0 * b1)
+            return segsum((a * (unit_scale * w2)).T).T + sb * b2
+
+        def run(theta0, yy, aa):
+            def base(theta, z):
+                if not pack["lin"]:
+                    return apply(theta, z)
+                delta = jax.tree_util.tree_map(lambda p, q: p - q, theta, theta0)
+                out, tangent = jax.jvp(lambda q: apply(q, z), (theta0,), (delta,))
+                return out + tangent
+
+            if has_alpha:
+                f0, f0_test = base(theta0, x), base(theta0, x_t)
+
+                def model(theta, z, z0):
+                    return aa * (base(theta, z) - z0)
+            else:
+                f0 = f0_test = None
+
+                def model(theta, z, z0):
+                    return base(theta, z)
+
+            scale = 1.0 / aa**2 if has_alpha else jnp.ones(n_runs)
+
+            def losses(theta):
+                return 0.5 * scale * jnp.sum((model(theta, x, f0).T - yy) ** 2, axis=1)
+
+            grad = jax.grad(lambda theta: jnp.sum(losses(theta)))
+
+            def sq_norms(theta):  # squared norm of every run's parameters, (R,)
+                w1, b1, w2, b2 = theta
+                return segsum(jnp.sum(w1**2, axis=0) + b1**2 + w2**2) + b2**2
+
+            norm0 = jnp.sqrt(sq_norms(theta0))
+
+            def record(theta):
+                u = model(theta, x, f0).T
+                delta = jax.tree_util.tree_map(lambda p, q: p - q, theta, theta0)
+                rec = [0.5 * scale * jnp.sum((u - yy) ** 2, axis=1), u,
+                       jnp.sqrt(sq_norms(delta)) / norm0,
+                       model(theta, x_t, f0_test).T if has_test else jnp.zeros((n_runs, 0))]
+                if pack["rec"]:
+                    jw1, jb1, jw2, jb2 = jax.jacrev(lambda q: model(q, x, f0).sum(1))(theta)
+                    feats = jnp.concatenate([jw1, jb1[:, None], jw2[:, None]], axis=1)
+                    per_unit = jnp.einsum("iku,jku->uij", feats, feats)
+                    rec.append(segsum(per_unit) + jnp.einsum("ir,jr->rij", jb2, jb2))
+                return tuple(rec)
+
+            def outer(theta, i):
+                rec = record(theta)
+                n_steps = jnp.where(i < n_records, record_every, 0)
+
+                def gd(_, q):
+                    return jax.tree_util.tree_map(lambda p, g: p - lr * g, q, grad(q))
+
+                return jax.lax.fori_loop(0, n_steps, gd, theta), rec
+
+            theta_end, recs = jax.lax.scan(outer, theta0, jnp.arange(n_records + 1))
+            return recs, theta_end
+
+        return run
+
+    loops = [make_loop(p) for p in packs]
+    args = [(p["theta"], p["y"], p["alpha"]) for p in packs]
+    outs = jax.device_get(jax.jit(lambda a: [fn(*arg) for fn, arg in zip(loops, a)])(args))
+    record_steps = np.arange(0, steps + 1, record_every)
+    per_run = {}
+    for pack, (recs, theta_end) in zip(packs, outs):
+        w1, b1, w2, b2 = theta_end
+        seg = pack["seg"]
+        for r, (k, i) in enumerate(pack["runs"]):
+            units = seg == r
+            final = [(w1[:, units], b1[units]), (w2[units][:, None], b2[r:r + 1])]
+            per_run[k, i] = ([np.swapaxes(v, 0, 1)[r] if v.ndim > 1 else v[r]
+                              for v in recs], final)
+    results = []
+    for k, (b, rec) in enumerate(zip(sizes, ntk_flags)):
+        runs = [per_run[k, i] for i in range(b)]
+        fields = [np.stack([run[0][j] for run in runs]) for j in range(len(runs[0][0]))]
+        params = jax.tree_util.tree_map(lambda *leaves: np.stack(leaves),
+                                        *[run[1] for run in runs])
+        results.append(TrainResult(
+            steps=record_steps, loss=fields[0], train=fields[1],
+            test=fields[3] if has_test else None, weight_change=fields[2],
+            ntk_steps=record_steps if rec else np.zeros(0, dtype=int),
+            ntk=fields[4] if rec else None, params=params))
+    return results if many else results[0]

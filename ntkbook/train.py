@@ -295,7 +295,8 @@ class Checkpoints(NamedTuple):
         params: list of ``S`` parameter pytrees, the weights at those steps.
         loss: training loss, ``(S,)``.
         train: training outputs ``u``, ``(S, n)``; test: test outputs ``(S, m)`` or ``None``.
-        ntk: empirical NTK on the training inputs, ``(S, n, n)``.
+        ntk: empirical NTK on the training inputs, ``(S, n, n)`` (``None`` with
+            ``record_ntk=False``).
         ntk_test: empirical NTK between test and training inputs, ``(S, m, n)``, or ``None``.
     """
 
@@ -304,7 +305,7 @@ class Checkpoints(NamedTuple):
     loss: np.ndarray
     train: np.ndarray
     test: np.ndarray | None
-    ntk: np.ndarray
+    ntk: np.ndarray | None
     ntk_test: np.ndarray | None
 
 
@@ -336,6 +337,7 @@ def train_checkpoints(
     checkpoints: Any,
     x_test: Any | None = None,
     loss_scale: float = 1.0,
+    record_ntk: bool = True,
 ) -> Checkpoints:
     """Full-batch gradient descent (as :func:`train_gd`) that keeps the weights and the
     empirical NTK at chosen steps, e.g. on a logarithmic grid.
@@ -350,11 +352,14 @@ def train_checkpoints(
         checkpoints: steps >= 0 at which to record (sorted and de-duplicated; 0 is the start).
         x_test: optional test inputs ``(m, d)``.
         loss_scale: factor in front of the loss (``1/alpha**2`` for the alpha-scaled model).
+        record_ntk: take the NTK at the checkpoints (``False``: weights and outputs only).
     """
     x = _checks.matrix(x, "x")
     y = _checks.vector(y, "y", x.shape[0], "x")
     lr = _checks.positive(lr, "lr")
     loss_scale = _checks.positive(loss_scale, "loss_scale")
+    if not isinstance(record_ntk, bool):
+        raise ValueError(f"record_ntk must be True or False, got {record_ntk!r}")
     steps = np.unique(np.asarray(checkpoints))
     if steps.ndim != 1 or steps.size == 0 or not np.issubdtype(steps.dtype, np.integer) \
             or steps[0] < 0:
@@ -373,15 +378,17 @@ def train_checkpoints(
         p = advance(p, x, y, s - done)
         done = s
         out = np.asarray(f(p, x_all))
-        k = np.asarray(empirical_ntk(f, p, x_all, x))
         params.append(p)
         losses.append(0.5 * loss_scale * np.sum((out[:n] - np.asarray(y)) ** 2))
         outs.append(out)
-        ntks.append(k)
-    outs_a, ntks_a = np.stack(outs), np.stack(ntks)
+        if record_ntk:
+            ntks.append(np.asarray(empirical_ntk(f, p, x_all, x)))
+    outs_a = np.stack(outs)
+    ntks_a = np.stack(ntks) if record_ntk else None
     has_test = x_test is not None
     return Checkpoints(
         steps=steps, params=params, loss=np.array(losses), train=outs_a[:, :n],
-        test=outs_a[:, n:] if has_test else None, ntk=ntks_a[:, :n],
-        ntk_test=ntks_a[:, n:] if has_test else None,
+        test=outs_a[:, n:] if has_test else None,
+        ntk=ntks_a[:, :n] if record_ntk else None,
+        ntk_test=ntks_a[:, n:] if has_test and record_ntk else None,
     )

@@ -93,7 +93,10 @@ def predicted_loss(eigenvalues: Any, projections: Any, t: Any, lr: float | None 
     p = _checks.vector(projections, "projections", lam.shape[0], "eigenvalues")
     t = check_times(t)
     if lr is None:
-        decay = jnp.exp(-2 * lam[None, :] * t[:, None])
+        # exp(-2 lam t), with 1 on zero eigenvalues at t = inf (not exp(-0 * inf) = NaN):
+        # those directions are never fitted
+        lt = jnp.where(lam[None, :] == 0, 0.0, lam[None, :] * t[:, None])
+        decay = jnp.exp(-2 * lt)
         return 0.5 * decay @ p
     lr = _checks.positive(lr, "lr")
     steps = np.asarray(t) / lr
@@ -113,12 +116,13 @@ def circulant_spectrum(K: Any) -> jax.Array:
     eigenvalue of both modes ``cos(k gamma)`` and ``sin(k gamma)`` (one mode for ``k = 0`` and,
     for even ``n``, ``k = n / 2``), so ``K`` has these ``n`` eigenvalues with multiplicity.
     """
+    tol = max(1e-8, 1e3 * _checks.eps_of(K))  # relative; float32 input gets float32 slack
     k = np.asarray(_checks.square_symmetric(K, "K"))
     n = k.shape[0]
-    shifted = np.stack([np.roll(k[0], i) for i in range(n)])
-    if np.max(np.abs(shifted - k)) > 1e-8 * max(np.max(np.abs(k)), 1e-300):
+    idx = (np.arange(n)[None, :] - np.arange(n)[:, None]) % n  # K[i, j] = c[(j - i) mod n]
+    if np.max(np.abs(k[0][idx] - k)) > tol * max(np.max(np.abs(k)), 1e-300):
         raise ValueError("K must be circulant (each row the previous one shifted right by one)")
-    return circulant_eigenvalues(k[0])[: n // 2 + 1]
+    return circulant_eigenvalues(k[0].astype(_checks.input_dtype(K)))[: n // 2 + 1]
 
 
 def fourier_amplitudes(r: Any) -> jax.Array:

@@ -240,8 +240,8 @@ def square_symmetric(k: Any, name: str, psd: bool = False) -> Any:
 def positive(value: Any, name: str, strict: bool = True, squared: bool = False,
              traced_ok: bool = False) -> Any:
     """Check a finite real number > 0 (``strict``) or >= 0 that the compute dtype can hold
-    (a nonzero value must not underflow to 0 nor overflow; with ``squared`` the same holds for
-    its square, for scales that enter squared, like a bandwidth or ``w_std``).
+    (it must not overflow, and with ``strict`` not underflow to 0 either; with ``squared`` the
+    same holds for its square, for scales that enter squared, like a bandwidth or ``w_std``).
 
     With ``traced_ok``, a traced scalar (e.g. under ``jax.grad``) is returned unchanged (its
     value cannot be checked); otherwise it is refused with a message saying so.
@@ -269,7 +269,8 @@ def positive(value: Any, name: str, strict: bool = True, squared: bool = False,
     info = np.finfo(dt)
     tiny, big = float(info.tiny), float(info.max)
     w = v * v if squared else v
-    if v != 0 and not (tiny <= w <= big):
+    # an optional scale (strict=False, 0 allowed) may underflow to 0 harmlessly
+    if v != 0 and not ((tiny <= w or not strict) and w <= big):
         what = f"{name}**2" if squared else name
         raise ValueError(
             f"{name}={v:.3g} is outside the range of {dt}: {what} must lie in "

@@ -52,7 +52,10 @@ def check_times(t: Any) -> jax.Array:
     msg = "t must be a scalar or 1-D array of times >= 0 (inf allowed, no NaN)"
     if t is None or isinstance(t, (str, bytes)):
         raise _checks.InputTypeError(f"{msg}, got {t!r:.40}")
-    raw = np.asarray(t)
+    try:
+        raw = np.asarray(t)
+    except Exception as err:  # ragged lists
+        raise _checks.InputTypeError(f"{msg} ({err})") from err
     if raw.dtype.kind not in "fiub":
         raise _checks.InputTypeError(f"{msg}, got dtype {raw.dtype}")
     arr = np.atleast_1d(raw.astype(float))

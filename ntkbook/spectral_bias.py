@@ -81,7 +81,9 @@ def predicted_loss(eigenvalues: Any, projections: Any, t: Any, lr: float | None 
 
     Args:
         eigenvalues: ``lam`` ``(n,)``, each >= 0. projections: ``p_i = <v_i, y>^2`` ``(n,)``.
-        t: times, scalar or ``(T,)``, each >= 0 (finite when ``lr`` is given).
+        t: times, scalar or ``(T,)``, each >= 0 (finite when ``lr`` is given); at ``t = inf``
+            the directions with numerically zero eigenvalues (``lam <= n eps lam_max``) keep
+            their projection.
         lr: step size of gradient descent, or ``None`` for gradient flow.
 
     Returns:
@@ -93,10 +95,13 @@ def predicted_loss(eigenvalues: Any, projections: Any, t: Any, lr: float | None 
     p = _checks.vector(projections, "projections", lam.shape[0], "eigenvalues")
     t = check_times(t)
     if lr is None:
-        # exp(-2 lam t), with 1 on zero eigenvalues at t = inf (not exp(-0 * inf) = NaN):
-        # those directions are never fitted
-        lt = jnp.where(lam[None, :] == 0, 0.0, lam[None, :] * t[:, None])
-        decay = jnp.exp(-2 * lt)
+        # exp(-2 lam t); at t = inf 0, except 1 on the numerical null space
+        # (lam <= n eps lam_max, as in ntkbook.dynamics): those directions are never fitted
+        # (not exp(-0 * inf) = NaN)
+        null = lam <= lam.shape[0] * _checks.eps_of(eigenvalues) * jnp.max(lam)
+        inf = jnp.isinf(t)[:, None]
+        finite = jnp.exp(-2 * lam[None, :] * jnp.where(inf, 0.0, t[:, None]))
+        decay = jnp.where(inf, jnp.where(null[None, :], 1.0, 0.0), finite)
         return 0.5 * decay @ p
     lr = _checks.positive(lr, "lr")
     steps = np.asarray(t) / lr

@@ -31,8 +31,8 @@ def collect(path: pathlib.Path) -> list[tuple[str, object, list]]:
 
     found: list[tuple[str, object, list]] = []
 
-    def recorder(plot, values, label="value", live=False, **_):
-        if not live:
+    def recorder(plot, values, label="value", live=None, **_):
+        if live is not True:  # each slider once (a live-only twin would count it twice)
             found.append((label, plot, list(values)))
 
     cells = json.loads(path.read_text())["cells"]
@@ -73,9 +73,9 @@ def main() -> None:
             update = [float("nan")]  # without ipywidgets there is no live slider to time
             if importlib.util.find_spec("ipywidgets"):
                 control = viz.slider(plot, values, label, live=True).children[0]
-                for v in [*values[1:], *values[::-1]]:
+                for i in [*range(1, len(values)), *range(len(values) - 1, -1, -1)]:
                     t0 = time.perf_counter()
-                    control.value = v
+                    control.index = i
                     update.append(1e3 * (time.perf_counter() - t0))
                 update = update[1:]
             print(f"{p.name:30s} {label[:20]:20s} {len(values):6d} "

@@ -11,3 +11,7 @@ Inputs are ``(n, d)`` arrays; kernel functions return ``(n1, n2)`` matrices.
 """
 
 __version__ = "0.1.0"
+
+from ntkbook.backend import enable_compilation_cache as _enable_compilation_cache
+
+_enable_compilation_cache()  # a second "Run all" reuses compiled code (see ntkbook.backend)

@@ -126,3 +126,36 @@ def random_labels(n: int, key: Any = 0) -> np.ndarray:
     """``n`` independent uniformly random labels in {+1, -1}."""
     n = _checks.integer(n, "n", 1, _checks.MAX_ELEMENTS)
     return np.where(np.asarray(jax.random.bernoulli(_checks.key(key), 0.5, (n,))), 1.0, -1.0)
+
+
+def digits_binary(
+    positive: Any = (0, 2, 4, 6, 8),
+    n_train: int = 200,
+    n_test: int = 400,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A two-class problem on all ten 8x8 digits: label +1 for the digits in ``positive``,
+    -1 for the others (default: even against odd). Images are scaled to unit norm.
+
+    Returns disjoint random splits ``x_train (n_train, 64)``, ``y_train (n_train,)``,
+    ``x_test (n_test, 64)``, ``y_test (n_test,)``, fixed by ``seed``.
+    """
+    from sklearn.datasets import load_digits
+
+    pos = np.atleast_1d(np.asarray(positive))
+    if pos.ndim != 1 or pos.size == 0 or not np.issubdtype(pos.dtype, np.integer) \
+            or np.any((pos < 0) | (pos > 9)) or len(set(pos.tolist())) == 10:
+        raise ValueError(f"positive must be a non-empty proper subset of the digits 0-9, "
+                         f"got {positive!r}")
+    n_train = _checks.integer(n_train, "n_train", 1)
+    n_test = _checks.integer(n_test, "n_test", 1)
+    data = load_digits()
+    if n_train + n_test > len(data.target):
+        raise ValueError(f"n_train + n_test must be <= {len(data.target)}, "
+                         f"got {n_train + n_test}")
+    x = data.data.astype(float)
+    x = x / np.linalg.norm(x, axis=1, keepdims=True)
+    y = np.where(np.isin(data.target, pos), 1.0, -1.0)
+    idx = np.random.default_rng(seed).permutation(len(y))
+    tr, te = idx[:n_train], idx[n_train:n_train + n_test]
+    return x[tr], y[tr], x[te], y[te]

@@ -288,3 +288,172 @@ def linearize(f: Callable, params0: Any) -> Callable:
         return out + tangent
 
     return f_lin
+
+
+# --- Beyond the lazy regime: how far the kernel moves, and how random it is at initialisation ---
+
+
+def kernel_distance(k1: Any, k2: Any) -> jax.Array:
+    """Kernel distance of Fort et al. (2020): ``S = 1 - <K1, K2>_F / (|K1|_F |K2|_F)``.
+
+    One minus the cosine of the angle between the two matrices seen as vectors: 0 when one is
+    a positive multiple of the other, at most 2. ``k1`` and ``k2`` have the same shape
+    ``(..., n1, n2)``; the leading axes broadcast and the result has shape ``(...)``.
+    """
+    a = _checks.finite_array(k1, "k1")
+    b = _checks.finite_array(k2, "k2")
+    if a.ndim < 2 or b.ndim < 2 or a.shape[-2:] != b.shape[-2:]:
+        raise ValueError(
+            f"k1 and k2 must be matrices (..., n1, n2) of one shape, got {a.shape} and {b.shape}"
+        )
+    na = np.linalg.norm(a, axis=(-2, -1))
+    nb = np.linalg.norm(b, axis=(-2, -1))
+    if np.any(na == 0) or np.any(nb == 0):
+        raise ValueError("k1 and k2 must be non-zero (the angle to a zero matrix is undefined)")
+    inner = np.sum(a * b, axis=(-2, -1))
+    return jnp.asarray(1.0 - inner / (na * nb))
+
+
+def dispersion(samples: Any, axis: int = 0) -> jax.Array:
+    """``E[K^2] / E[K]^2`` over independent samples of a random kernel (entrywise).
+
+    ``samples`` holds draws along ``axis`` (e.g. ``(S, n1, n2)`` empirical NTKs of ``S``
+    initialisations); the result has the remaining shape. It is 1 for a deterministic kernel
+    (the infinite-width limit) and ``1 + Var[K] / E[K]^2`` in general.
+    """
+    arr = _checks.finite_array(samples, "samples")
+    if arr.ndim < 1 or arr.shape[axis] < 2:
+        raise ValueError(f"samples must hold at least two draws along axis {axis}")
+    mean = arr.mean(axis)
+    if np.any(mean == 0):
+        raise ValueError("samples must have a non-zero mean (the dispersion is undefined)")
+    return jnp.asarray((arr**2).mean(axis) / mean**2)
+
+
+def _ntk_by_depth(params, x1, x2, depth, w_std, b_std, activation):
+    """Empirical NTK of the depth-``depth`` network read out from the shared deep stack.
+
+    ``params = (w1 (d, m), b1 (m,), wh (D-1, m, m), bh (D-1, m), v (m,), c ())`` in the NTK
+    parameterisation (entries N(0, 1)); the depth-``L`` network uses layers ``1..L`` and the
+    read-out ``(v, c)`` on layer ``L``. ``depth`` may be traced: layers above it are masked.
+    Structured formula: layer ``l`` adds ``(s_w^2 A A'^T + s_b^2) * (delta delta'^T)``.
+    """
+    w1, b1, wh, bh, v, c = params
+    phi, dphi = nets_phi(activation)
+    d, m = w1.shape
+    n_hidden = wh.shape[0] + 1
+
+    def forward(x):
+        h1 = w_std / jnp.sqrt(d) * (x @ w1) + b_std * b1
+
+        def step(h, wb):
+            h_next = w_std / jnp.sqrt(m) * (phi(h) @ wb[0]) + b_std * wb[1]
+            return h_next, h_next
+
+        _, hs = jax.lax.scan(step, h1, (wh, bh))
+        return jnp.concatenate([h1[None], hs])  # (D, n, m): pre-activations of every layer
+
+    h1s, h2s = forward(x1), forward(x2)
+    top1, top2 = h1s[depth - 1], h2s[depth - 1]
+    readout = w_std**2 / m * (phi(top1) @ phi(top2).T) + b_std**2
+    delta1 = w_std / jnp.sqrt(m) * v * dphi(top1)
+    delta2 = w_std / jnp.sqrt(m) * v * dphi(top2)
+
+    def back(carry, layer):
+        # layer l = D, D-1, ..., 2 (index l - 2 into wh); delta is the signal at layer l
+        d1, d2 = carry
+        idx = layer - 2
+        start = layer == depth
+        alive = layer <= depth
+        e1 = jnp.where(start, delta1, d1)
+        e2 = jnp.where(start, delta2, d2)
+        a1, a2 = phi(h1s[layer - 2]), phi(h2s[layer - 2])
+        contrib = (w_std**2 / m * (a1 @ a2.T) + b_std**2) * (e1 @ e2.T)
+        contrib = jnp.where(alive, contrib, 0.0)
+        n1 = w_std / jnp.sqrt(m) * (e1 @ wh[idx].T) * dphi(h1s[layer - 2])
+        n2 = w_std / jnp.sqrt(m) * (e2 @ wh[idx].T) * dphi(h2s[layer - 2])
+        return (jnp.where(alive, n1, d1), jnp.where(alive, n2, d2)), contrib
+
+    layers = jnp.arange(n_hidden, 1, -1)
+    (e1, e2), contribs = jax.lax.scan(back, (delta1, delta2), layers)
+    e1 = jnp.where(depth == 1, delta1, e1)
+    e2 = jnp.where(depth == 1, delta2, e2)
+    first = (w_std**2 / d * (x1 @ x2.T) + b_std**2) * (e1 @ e2.T)
+    return readout + contribs.sum(0) + first
+
+
+def nets_phi(activation: str) -> tuple[Callable, Callable]:
+    """The activation and its derivative, as :class:`~ntkbook.nets.MLP` uses them."""
+    from ntkbook.nets import _DPHI, _PHI
+
+    return _PHI[activation], _DPHI[activation]
+
+
+def _draw_stack(key, d, m, n_hidden):
+    ks = jax.random.split(key, 6)
+    return (jax.random.normal(ks[0], (d, m)), jax.random.normal(ks[1], (m,)),
+            jax.random.normal(ks[2], (n_hidden - 1, m, m)),
+            jax.random.normal(ks[3], (n_hidden - 1, m)),
+            jax.random.normal(ks[4], (m,)), jax.random.normal(ks[5], ()))
+
+
+@partial(jax.jit, static_argnames=("width", "max_depth", "n_samples", "activation"))
+def _init_samples(key, x1, x2, depths, w_stds, b_std, width, max_depth, n_samples, activation):
+    keys = jax.random.split(key, n_samples)
+
+    def one(k, depth, w_std):
+        params = _draw_stack(k, x1.shape[1], width, max_depth)
+        return _ntk_by_depth(params, x1, x2, depth, w_std, b_std, activation)
+
+    over_keys = jax.vmap(one, in_axes=(0, None, None))
+    over_depths = jax.vmap(over_keys, in_axes=(None, 0, None))
+    return jax.lax.map(lambda w: over_depths(keys, depths, w), w_stds)
+
+
+def ntk_init_samples(
+    x1: Any,
+    x2: Any | None = None,
+    depths: Any = (1,),
+    width: int = 32,
+    w_std: Any = 2**0.5,
+    b_std: float = 0.0,
+    n_samples: int = 100,
+    key: Any = 0,
+    activation: str = "relu",
+) -> jax.Array:
+    """Empirical NTKs at initialisation of many random MLPs, for several depths and ``w_std``.
+
+    The networks are those of :class:`~ntkbook.nets.MLP` in the NTK parameterisation (all
+    weights and biases ``N(0, 1)``, ``width`` units per hidden layer, biases trained). For draw
+    ``s`` one stack of ``max(depths)`` hidden layers and one read-out is drawn; the network of
+    depth ``L`` is its first ``L`` layers with the read-out on top, so each depth on its own is
+    an exact sample of its MLP (draws are shared across depths and ``w_std`` values, which
+    makes the curves against depth smooth). One compilation for everything.
+
+    Args:
+        x1: inputs ``(n1, d)``; x2: inputs ``(n2, d)`` or ``None`` for ``x1``.
+        depths: numbers of hidden layers (each >= 1); w_std: one scale or a sequence.
+        width: hidden units per layer; b_std: bias scale (0: the biases do nothing).
+        n_samples: independent initialisations; key: PRNG key or int seed.
+        activation: ``"relu"`` or ``"erf"``.
+
+    Returns:
+        ``(len(w_std), len(depths), n_samples, n1, n2)``; the first axis is dropped when
+        ``w_std`` is a scalar.
+    """
+    a, b = _checks.pair(x1, x2)
+    width = _checks.integer(width, "width", 1)
+    n_samples = _checks.integer(n_samples, "n_samples", 1)
+    activation = _checks.choice(activation, "activation", ("relu", "erf"))
+    b_std = _checks.positive(b_std, "b_std", strict=False)
+    depth_arr = np.atleast_1d(np.asarray(depths))
+    if depth_arr.ndim != 1 or not np.issubdtype(depth_arr.dtype, np.integer) \
+            or np.any(depth_arr < 1):
+        raise ValueError(f"depths must be a sequence of integers >= 1, got {depths!r}")
+    scalar = np.ndim(w_std) == 0
+    w_arr = np.atleast_1d(_checks.finite_array(w_std, "w_std"))
+    if w_arr.ndim != 1 or np.any(w_arr <= 0):
+        raise ValueError(f"w_std must be a number > 0 or a sequence of them, got {w_std!r}")
+    out = _init_samples(_checks.key(key), a, b, jnp.asarray(depth_arr), jnp.asarray(w_arr),
+                        b_std, width, int(depth_arr.max()), n_samples, activation)
+    return out[0] if scalar else out

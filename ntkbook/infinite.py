@@ -17,6 +17,7 @@ Network (NTK parameterisation, ``depth`` hidden layers, one linear output):
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import jax
@@ -57,6 +58,19 @@ def _t_minus_sin(t: jax.Array, sin: jax.Array) -> jax.Array:
 # Abramowitz & Stegun 4.4.46: arccos(a) = sqrt(1 - a) * poly(a) on [0, 1], |error| <= 2e-8.
 _ACOS_POLY = (1.5707963050, -0.2145988016, 0.0889789874, -0.0501743046,
               0.0308918810, -0.0170881256, 0.0066700901, -0.0012624911)
+
+
+def _arccos(x: jax.Array) -> jax.Array:
+    """``arccos`` on ``[-1, 1]`` (float32: A&S 4.4.46, absolute error <= 2e-8; float64: the exact
+    ``2 arctan(sqrt((1 - x)/(1 + x)))``)."""
+    if x.dtype != jnp.float32:
+        return 2 * jnp.arctan(jnp.sqrt((1 - x) / (1 + x)))
+    a = jnp.abs(x)
+    poly = jnp.full_like(a, _ACOS_POLY[-1])
+    for coef in _ACOS_POLY[-2::-1]:
+        poly = poly * a + coef
+    r = jnp.sqrt(1 - a) * poly
+    return jnp.where(x < 0, jnp.pi - r, r)
 
 
 def _angle(u: jax.Array) -> jax.Array:
@@ -205,7 +219,7 @@ def _renormalise(q1, q2, c, g, log_m):
     return q1 / m, q2 / m, c / m, g / m, log_m + jnp.log(m)
 
 
-def _recursion(x1, x2, depth, activation, w_std, b_std, square=False):
+def _recursion(x1, x2, depth, activation, w_std, b_std, square=False, frozen=0):
     """The recursion in normalised form: returns ``(S, log_s, T, log_t)`` with
     ``nngp = S exp(log_s)`` and ``ntk = T exp(log_t)``; the largest diagonal entry of ``S``
     and ``T`` is 1, so no layer can overflow or underflow whatever the depth or scales."""
@@ -230,7 +244,7 @@ def _recursion(x1, x2, depth, activation, w_std, b_std, square=False):
     expectations = _EXPECTATIONS[activation]
     diag_kdot = _DIAG_KDOT[activation]
 
-    def layer(_, state):
+    def layer(i, state):
         q1, q2, c, g, log_s, t, t1, t2, log_t = state
         k, d1, d2, gap, kdot, log_k = expectations(q1[:, None], q2[None, :], c, g, log_s)
         # diagonal terms of the NTK: the same expectations at (q, q, q, 0)
@@ -241,6 +255,7 @@ def _recursion(x1, x2, depth, activation, w_std, b_std, square=False):
         q1, q2, c, g, log_s = _renormalise(q1n[:, 0], q2n[0, :], c, g, log_m)
         # Theta' = Sigma' + Theta * w2 kdot, in units exp(log_t')
         a_s, a_t, log_n = _mix(log_s, log_t + log_w2)
+        a_s = jnp.where(i + 2 > frozen, a_s, 0.0)  # layer i + 2 trained (Arora et al., 2020)
         t = a_s * c + a_t * t * kdot
         t1 = a_s * q1 + a_t * t1 * kdot1
         t2 = a_s * q2 + a_t * t2 * kdot2
@@ -250,7 +265,9 @@ def _recursion(x1, x2, depth, activation, w_std, b_std, square=False):
 
     # a loop, not unrolled: unrolled, XLA fuses each layer into the next and recomputes it there,
     # so the cost grew quadratically with depth
-    state = (q1, q2, c, g, log_s, c, q1, q2, log_s)
+    trained = frozen < 1  # layer 1 enters the NTK only if it is trained
+    state = (q1, q2, c, g, log_s, jnp.where(trained, c, 0.0), jnp.where(trained, q1, 0.0),
+             jnp.where(trained, q2, 0.0), log_s)
     q1, _, c, _, log_s, t, t1, _, log_t = jax.lax.fori_loop(0, depth, layer, state)
     if square:  # the diagonal exactly as the recursion of the variances says
         idx = jnp.arange(x1.shape[0])
@@ -325,18 +342,87 @@ def nngp_ntk(
         ``(nngp, ntk)``, each of shape ``(n1, n2)``.
     """
     depth = _checks.integer(depth, "depth", 0, _checks.MAX_DEPTH)
+    return _kernels(x1, x2, depth, activation, w_std, b_std, 0)
+
+
+def _kernels(x1, x2, depth, activation, w_std, b_std, frozen):
+    """Checked inputs through the recursion (padded to a size bucket for concrete input)."""
     activation = _checks.choice(activation, "activation", ACTIVATIONS)
     w_std = _checks.positive(w_std, "w_std", squared=True, traced_ok=True)
     b_std = _checks.positive(b_std, "b_std", strict=False, squared=True, traced_ok=True)
     a, b = _checks.pair(x1, x2)
     square = x2 is None
     if _checks.is_traced(a, b, w_std, b_std):
-        s, log_s, t, log_t = _nngp_ntk(a, b, depth, activation, w_std, b_std, square=square)
+        s, log_s, t, log_t = _nngp_ntk(a, b, depth, activation, w_std, b_std, square=square,
+                                       frozen=frozen)
     else:
         n1, n2 = a.shape[0], b.shape[0]
         pa = _padded(a, _bucket(n1))
         pb = pa if square else _padded(b, _bucket(n2))
         s, log_s, t, log_t = _nngp_ntk_any_depth(pa, pb, depth, activation, w_std, b_std,
-                                                 square=square)
+                                                 square=square, frozen=frozen)
         s, t = s[:n1, :n2], t[:n1, :n2]
     return _scaled(s, log_s, "NNGP", depth), _scaled(t, log_t, "NTK", depth)
+
+
+def h_infinity(x1: Any, x2: Any | None = None) -> jax.Array:
+    """The Gram matrix ``H^inf`` of Du et al. (2019) and Arora et al. (2019), shape ``(n1, n2)``.
+
+    It is the infinite-width NTK of the two-layer ReLU network
+    ``f(x) = m^{-1/2} sum_r a_r relu(w_r . x)`` with ``w_r ~ N(0, I)`` trained and the output
+    weights ``a_r = +-1`` frozen:
+    ``H^inf(x, x') = E_w[x.x' 1{w.x >= 0} 1{w.x' >= 0}] = x.x' (pi - arccos(rho)) / (2 pi)``,
+    ``rho`` the cosine of the angle between ``x`` and ``x'`` (0 where an input is zero).
+    It is *not* the NTK of :func:`nngp_ntk` (both layers trained, ``1/d`` scaling, no constant
+    factor relates the two).
+    """
+    a, b = _checks.pair(x1, x2)
+    return _h_infinity(a, b, x2 is None)
+
+
+@partial(jax.jit, static_argnames=("same",))
+def _h_infinity(a, b, same):
+    dot = a @ b.T
+    norm = jnp.sqrt(jnp.sum(a**2, 1)[:, None] * jnp.sum(b**2, 1)[None, :])
+    rho = jnp.clip(dot / jnp.where(norm > 0, norm, 1.0), -1.0, 1.0)
+    if same:  # an input and itself: angle exactly 0 (rounding in rho would give ~sqrt(eps))
+        rho = jnp.where(jnp.eye(a.shape[0], dtype=bool), 1.0, rho)
+    return dot * (jnp.pi - _arccos(rho)) / (2 * jnp.pi)
+
+
+# --- NTK with frozen first layers (Arora et al., 2020) ------------------------------------------
+
+
+def ntk_frozen(
+    x1: Any,
+    x2: Any | None = None,
+    depth: int = 1,
+    frozen: int = 0,
+    activation: str = "relu",
+    w_std: float = 1.0,
+    b_std: float = 0.0,
+) -> jax.Array:
+    """Infinite-width NTK of an MLP whose first ``frozen`` layers are not trained.
+
+    Arora et al. (2020) "fix the first l layers": the weights and biases of layers
+    ``1, ..., frozen`` keep their initial values, so their gradient terms drop out of the NTK
+    recursion: ``Theta^1 = Sigma^1`` if layer 1 is trained, else 0, and
+    ``Theta^{l+1} = Theta^l * dSigma^{l+1} + [l + 1 > frozen] Sigma^{l+1}``.
+    ``frozen = 0`` is the usual NTK (:func:`nngp_ntk`), ``frozen = depth`` (only the output
+    layer trained) the NNGP kernel.
+
+    Args:
+        x1: inputs ``(n1, d)``; x2: inputs ``(n2, d)`` or ``None`` for ``x1``.
+        depth: number of hidden layers (>= 0).
+        frozen: number of frozen layers, ``0 <= frozen <= depth``.
+        activation, w_std, b_std: as in :func:`nngp_ntk`.
+
+    Returns:
+        The NTK, shape ``(n1, n2)``.
+    """
+    depth = _checks.integer(depth, "depth", 0, _checks.MAX_DEPTH)
+    frozen = _checks.integer(frozen, "frozen", 0)
+    if frozen > depth:
+        raise ValueError(f"frozen must be <= depth ({depth}): the output layer is always "
+                         f"trained, got {frozen}")
+    return _kernels(x1, x2, depth, activation, w_std, b_std, frozen)[1]

@@ -176,3 +176,111 @@ def gp_posterior(
     mean = kx @ sol[:, 0]
     var = kdiag - jnp.sum(kx * sol[:, 1:].T, axis=1)
     return mean, jnp.maximum(var, 0.0)
+
+
+# --- ridge paths, kernel SVMs and the small-data protocol (chapter 11) -------------------------
+
+
+def kernel_ridge_path(k_train: Any, y: Any, k_test_train: Any, ridges: Any) -> jax.Array:
+    """Kernel ridge predictions for many ridges from one eigendecomposition of ``K``.
+
+    With ``K = V diag(lam) V^T``: ``f_ridge(x) = K(x, X) V diag(1/(lam + ridge)) V^T y``.
+    ``ridges`` is ``(R,)``, each > 0; returns ``(R, m)``.
+    """
+    k = _checks.square_symmetric(k_train, "k_train", psd=True)
+    y = _checks.vector(y, "y", k.shape[0], "k_train")
+    kx = _test_train(k_test_train, k.shape[0])
+    r = _checks.finite_array(ridges, "ridges").reshape(-1)
+    if r.size == 0 or np.any(r <= 0):
+        raise ValueError("ridges must be a non-empty list of numbers > 0")
+    lam, v = eigh_desc(k)
+    lam = jnp.maximum(lam, 0.0)
+    coef = (v.T @ y)[None, :] / (lam[None, :] + jnp.asarray(r)[:, None])
+    return coef @ (kx @ v).T
+
+
+def svm_predict(k_train: Any, y: Any, k_test_train: Any, c: float) -> np.ndarray:
+    """Labels predicted by a kernel SVM on a precomputed kernel (scikit-learn's ``SVC``).
+
+    ``k_train`` is ``K(X, X)`` ``(n, n)``, ``y`` the ``(n,)`` class labels (any number of
+    classes; ``SVC`` goes one-vs-one), ``k_test_train`` is ``K(x, X)`` ``(m, n)``, ``c`` the
+    penalty ``C > 0``. Returns the ``(m,)`` predicted labels.
+    """
+    from sklearn.svm import SVC
+
+    k = _checks.square_symmetric(k_train, "k_train")
+    y = np.asarray(_checks.vector(y, "y", k.shape[0], "k_train"))
+    kx = _test_train(k_test_train, k.shape[0])
+    c = _checks.positive(c, "c")
+    svc = SVC(kernel="precomputed", C=c).fit(np.asarray(k, dtype=float), y)
+    return svc.predict(np.asarray(kx, dtype=float))
+
+
+class SelectCV(NamedTuple):
+    """Result of :func:`select_then_cv`.
+
+    Attributes:
+        best: name of the selected candidate.
+        selection: validation accuracy of every candidate on the selection split (a dict).
+        cv: test accuracy of the selected candidate on each of the folds, ``(n_folds,)``.
+    """
+
+    best: str
+    selection: dict
+    cv: np.ndarray
+
+
+def select_then_cv(
+    candidates: dict,
+    y: Any,
+    n_folds: int = 4,
+    seed: int = 0,
+    select_fraction: float = 0.5,
+) -> SelectCV:
+    """The protocol of Arora et al. (2020): select on one split, report k-fold accuracy.
+
+    Each candidate (a classifier with its hyperparameters) is a function
+    ``(train_idx, test_idx) -> predicted labels for test_idx``. Every candidate is fitted on one
+    stratified split (a fraction ``select_fraction`` held out) and the one with the best
+    held-out accuracy (the first on ties) is then evaluated by stratified ``n_folds``-fold
+    cross-validation. ``y``: ``(n,)`` class labels. Splits are fixed by ``seed``.
+    """
+    from sklearn.model_selection import StratifiedKFold, train_test_split
+
+    if not candidates:
+        raise ValueError("candidates must hold at least one (name -> function) entry")
+    y = np.asarray(_checks.vector(y, "y"))
+    n_folds = _checks.integer(n_folds, "n_folds", 2)
+    if not 0 < float(select_fraction) < 1:
+        raise ValueError(f"select_fraction must be in (0, 1), got {select_fraction}")
+    idx = np.arange(len(y))
+    tr, va = train_test_split(idx, test_size=select_fraction, stratify=y, random_state=seed)
+    scores = {name: float(np.mean(fn(tr, va) == y[va])) for name, fn in candidates.items()}
+    best = max(scores, key=scores.get)
+    folds = StratifiedKFold(n_folds, shuffle=True, random_state=seed).split(idx, y)
+    cv = np.array([np.mean(candidates[best](a, b) == y[b]) for a, b in folds])
+    return SelectCV(best, scores, cv)
+
+
+def svm_candidates(kernels: dict, y: Any, c_grid: Any) -> dict:
+    """Candidates for :func:`select_then_cv`: one kernel SVM per kernel and penalty ``C``.
+
+    ``kernels`` maps a name to the ``(n, n)`` Gram matrix on all ``n`` points (computed once;
+    each split only slices it); ``y`` holds the ``(n,)`` labels; ``c_grid`` the values of ``C``.
+    Returns ``{"name, C=c": (train_idx, test_idx) -> predicted labels}``.
+    """
+    y = np.asarray(_checks.vector(y, "y"))
+    cs = _checks.finite_array(c_grid, "c_grid").reshape(-1)
+    if cs.size == 0 or np.any(cs <= 0):
+        raise ValueError("c_grid must be a non-empty list of numbers > 0")
+    out = {}
+    for name, k in kernels.items():
+        k = np.asarray(_checks.square_symmetric(k, f"kernels[{name!r}]"), dtype=float)
+        if k.shape[0] != len(y):
+            raise ValueError(f"kernels[{name!r}] must be ({len(y)}, {len(y)}) to match y")
+        for c in cs:
+            def fit_predict(tr, te, k=k, c=float(c)):
+                return svm_predict(k[np.ix_(tr, tr)], y[tr], k[np.ix_(te, tr)], c)
+
+            out[f"{name}, C={c:g}"] = fit_predict
+    return out

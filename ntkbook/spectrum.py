@@ -301,3 +301,77 @@ def circulant_eigenvalues(first_row: Any) -> jax.Array:
     # the DFT by FFT: O(n log n) time and O(n) memory (a cosine matrix would be O(n^2)); the
     # imaginary part is round-off for a symmetric c
     return jnp.asarray(np.fft.fft(c).real)
+
+
+class EigenLearning(NamedTuple):
+    """Test error of kernel ridge regression predicted from the spectrum (see
+    :func:`eigenlearning`). Arrays have one entry per eigenfunction, shape ``(M,)``.
+
+    Attributes:
+        effective_ridge: ``lt > 0`` solving ``sum_k mu_k / (mu_k + lt) + ridge / lt = n``.
+        learnability: ``L_k = mu_k / (mu_k + lt)``, the fraction of mode ``k`` learnt on average.
+        overfitting: ``E_0 = n / (n - sum_k L_k^2)``, the factor by which errors are inflated.
+        bias: ``E_0 (1 - L_k)^2 c_k^2`` per mode.
+        variance: ``E_0 s^2 L_k^2 / n`` per mode (sums to ``(E_0 - 1) s^2``).
+        excess_risk: ``sum(bias) + sum(variance)``, the predicted
+            ``E |f_hat - f*|^2`` in ``L^2`` of the input distribution.
+    """
+
+    effective_ridge: float
+    learnability: np.ndarray
+    overfitting: float
+    bias: np.ndarray
+    variance: np.ndarray
+    excess_risk: float
+
+
+def eigenlearning(
+    eigenvalues: Any, coefficients: Any, n: int, ridge: float = 0.0, noise: float = 0.0
+) -> EigenLearning:
+    """Spectral prediction of the generalisation error of kernel ridge regression.
+
+    Kernel ridge regression ``f_hat(x) = k(x, X) (K + ridge I)^{-1} y`` on ``n`` i.i.d. inputs,
+    with targets ``y_i = f*(x_i) + noise`` (mean 0, variance ``noise**2``). Write the kernel's
+    Mercer expansion ``k(x, x') = sum_k mu_k psi_k(x) psi_k(x')`` and
+    ``f* = sum_k c_k psi_k``. The omniscient-risk / eigenlearning approximation
+    (Bordelon et al., 2020; Canatar et al., 2021; Simon et al., 2023), exact as ``n`` and the
+    number of modes grow together, predicts ``E |f_hat - f*|^2`` mode by mode (see
+    :class:`EigenLearning`).
+
+    Args:
+        eigenvalues: Mercer eigenvalues ``mu`` ``(M,)``, each ``>= 0`` (for the uniform
+            distribution on ``N`` points: the Gram eigenvalues divided by ``N``).
+        coefficients: ``c`` ``(M,)``, the target's coordinates in the orthonormal eigenfunctions.
+        n: number of training points (``>= 1``); with ``ridge = 0`` fewer than the number of
+            positive eigenvalues.
+        ridge: ``>= 0``. noise: standard deviation of the label noise, ``>= 0``.
+    """
+    mu = _spectrum(eigenvalues)
+    c = np.asarray(_checks.vector(coefficients, "coefficients", mu.size, "eigenvalues"))
+    n = _checks.integer(n, "n", 1)
+    ridge = _checks.positive(ridge, "ridge", strict=False)
+    noise = _checks.positive(noise, "noise", strict=False)
+    positive = mu[mu > 0]
+    if ridge == 0 and positive.size <= n:
+        raise ValueError(
+            f"n must be smaller than the number of positive eigenvalues ({positive.size}) "
+            "when ridge = 0"
+        )
+
+    def excess(log_lt: float) -> float:  # decreasing in lt
+        lt = np.exp(log_lt)
+        return float(np.sum(positive / (positive + lt)) + ridge / lt - n)
+
+    # at lt = 2 (sum mu + ridge) / n the left side is <= n / 2; far below the smallest positive
+    # eigenvalue (and below ridge / n) it exceeds n
+    hi = np.log(2 * (positive.sum() + ridge) / n)
+    lo = np.log(min(positive.min(), ridge / n if ridge > 0 else np.inf)) - 40.0
+    for _ in range(200):  # bisection in log lt: excess(lo) > 0 > excess(hi)
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if excess(mid) > 0 else (lo, mid)
+    lt = float(np.exp(0.5 * (lo + hi)))
+    learn = mu / (mu + lt)
+    e0 = n / (n - float(np.sum(learn**2)))
+    bias = e0 * (1 - learn) ** 2 * c**2
+    variance = e0 * noise**2 * learn**2 / n
+    return EigenLearning(lt, learn, e0, bias, variance, float(bias.sum() + variance.sum()))

@@ -1,14 +1,15 @@
 """The book's figure style and its slider.
 
-:func:`slider` turns a plotting function of one parameter into either a live ipywidgets slider
-(``live=True``: an ipywidgets slider, for JupyterLab, Binder and Colab) or a kernel-free HTML
-slider (``live=False``: an ``<input type="range">`` and a few lines of JavaScript, for the static
-website). Both show frames drawn by the same ``plot(value) -> Figure``, so the two views cannot
-drift apart. Frames are drawn when the slider is made, so moving it costs no computation (about
-a millisecond to swap an image), however slow a frame is to draw. A static slider made right
-after a live one over the same ``plot``, ``values`` and ``dpi`` reuses its frames.
-In a notebook, put the live call in a cell tagged ``nbval-ignore-output`` (and ``remove-cell``
-or ``remove-output``, since the site shows the static twin).
+:func:`slider` turns a plotting function of one parameter into a slider over a few values. By
+default one call gives one output that is *both* a live ipywidgets slider (shown by JupyterLab,
+Binder and Colab while a kernel runs) and a kernel-free HTML slider (an ``<input type="range">``
+and a few lines of JavaScript, shown by the static website, whose configuration drops the widget
+view): each front end shows exactly one slider, never both. Both views show the same frames,
+drawn by ``plot(value) -> Figure`` when the slider is made, at the figure's own size (no
+upscaling, so they stay sharp); moving the slider only swaps an image (about a millisecond).
+``live=True`` or ``live=False`` give only the widget or only the HTML.
+
+Put a slider cell under the tag ``nbval-ignore-output``: its widget id changes on every run.
 """
 
 from __future__ import annotations
@@ -24,12 +25,17 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 
 STYLE: dict[str, Any] = {
+    # 7.2 in at 100 dpi = 720 px: the width of the site's text column at 1280 px, so figures show
+    # at their own size there, and text stays legible when a phone scales them down.
     "figure.figsize": (6.4, 3.6),
-    "figure.dpi": 90,
-    "savefig.dpi": 90,
-    "font.size": 10,
-    "axes.titlesize": 11,
-    "axes.labelsize": 10,
+    "figure.dpi": 100,
+    "savefig.dpi": 100,
+    "font.size": 11,
+    "axes.titlesize": 12,
+    "axes.labelsize": 11,
+    "legend.fontsize": 10,
+    "xtick.labelsize": 10,
+    "ytick.labelsize": 10,
     "axes.grid": True,
     "grid.alpha": 0.3,
     "axes.spines.top": False,
@@ -43,7 +49,6 @@ STYLE: dict[str, Any] = {
 }
 
 _IDS = itertools.count(1)
-_LAST_LIVE: dict[str, Any] = {}  # frames of the last live slider, for its static twin
 
 _SCRIPT = """(function () {
   var root = document.getElementById("%s");
@@ -66,7 +71,7 @@ def use_style() -> None:
     mpl.rcParams.update(STYLE)
 
 
-def frame_png(fig: plt.Figure, dpi: int = 72) -> bytes:
+def frame_png(fig: plt.Figure, dpi: int = 100) -> bytes:
     """Render a figure to PNG bytes (one slider frame) and close it.
 
     No ``bbox_inches="tight"`` and, in frame-drawing functions, no ``tight_layout``: each costs a
@@ -78,14 +83,8 @@ def frame_png(fig: plt.Figure, dpi: int = 72) -> bytes:
     return buf.getvalue()
 
 
-def frames(plot: Callable[[Any], plt.Figure], values: Sequence[Any], dpi: int = 72) -> list[bytes]:
-    """PNG bytes of ``plot(v)`` for every value (reusing the last live slider's frames when it
-    was made over the same ``plot``, ``values`` and ``dpi``)."""
-    key = (plot, tuple(map(repr, values)), dpi)
-    if _LAST_LIVE.get("key") == key:
-        shared = _LAST_LIVE["frames"]
-        _LAST_LIVE.clear()  # used once: a later slider draws afresh
-        return shared
+def frames(plot: Callable[[Any], plt.Figure], values: Sequence[Any], dpi: int = 100) -> list[bytes]:
+    """PNG bytes of ``plot(v)`` for every value."""
     return [frame_png(plot(v), dpi) for v in values]
 
 
@@ -95,7 +94,8 @@ def slider_html(
     label: str,
     fmt: str = "{:g}",
     initial: int = 0,
-    dpi: int = 72,
+    dpi: int = 100,
+    pngs: Sequence[bytes] | None = None,
 ) -> str:
     """HTML of a kernel-free slider: one PNG frame per value, shown by an ``<input type=range>``.
 
@@ -103,11 +103,13 @@ def slider_html(
     """
     uid = f"ntkbook-slider-{next(_IDS)}"
     labels = [fmt.format(v) for v in values]
-    pngs = [base64.b64encode(png).decode("ascii") for png in frames(plot, values, dpi)]
+    if pngs is None:
+        pngs = frames(plot, values, dpi)
+    encoded = [base64.b64encode(png).decode("ascii") for png in pngs]
     imgs = "".join(
         f'<img src="data:image/png;base64,{png}" alt="{html.escape(label)} = '
         f'{html.escape(t)}" style="display:{"block" if i == initial else "none"};max-width:100%">'
-        for i, (png, t) in enumerate(zip(pngs, labels))
+        for i, (png, t) in enumerate(zip(encoded, labels))
     )
     return (
         f'<div class="ntkbook-slider" id="{uid}" data-labels="{html.escape(json.dumps(labels))}">'
@@ -119,25 +121,82 @@ def slider_html(
     )
 
 
+class Slider:
+    """One slider output: a live widget where a kernel runs, the HTML slider everywhere else.
+
+    Jupyter front ends pick the richest MIME type they can render: JupyterLab, Colab and VS Code
+    show the widget view while the kernel is alive; the static site drops that MIME type and
+    shows ``text/html``. A saved notebook reopened without a kernel shows the plain-text hint.
+    """
+
+    def __init__(self, plot, values, label, fmt, initial, dpi):
+        self.values, self.label, self.fmt, self.initial = values, label, fmt, initial
+        self.pngs = frames(plot, values, dpi)
+        self.html = slider_html(plot, values, label, fmt, initial, dpi, pngs=self.pngs)
+        self._widget: Any = None
+
+    def widget(self) -> Any:
+        """The live ipywidgets view (made once, on first use)."""
+        if self._widget is None:
+            self._widget = _live_widget(self.pngs, self.values, self.label, self.fmt,
+                                        self.initial)
+        return self._widget
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        bundle: dict[str, Any] = {}
+        try:
+            bundle.update(self.widget()._repr_mimebundle_() or {})
+        except Exception:  # no ipywidgets or no kernel: the HTML slider alone
+            pass
+        bundle["text/html"] = self.html
+        bundle["text/plain"] = (f"Slider over {self.label}: run the cell in Jupyter for the "
+                                f"live version ({len(self.values)} frames).")
+        return bundle
+
+
+def _live_widget(pngs: Sequence[bytes], values: Sequence[Any], label: str, fmt: str,
+                 initial: int) -> Any:
+    import ipywidgets as widgets
+
+    control = widgets.SelectionSlider(
+        options=[(fmt.format(v), i) for i, v in enumerate(values)], value=initial,
+        description=label, continuous_update=True,
+        style={"description_width": "initial"}, layout=widgets.Layout(width="min(100%, 480px)"),
+    )
+    px = int.from_bytes(pngs[initial][16:20], "big")  # the PNG's width, from its IHDR chunk
+    image = widgets.Image(  # at its own size (JupyterLab would stretch it): sharp
+        value=pngs[initial], format="png",
+        layout=widgets.Layout(width=f"{px}px", max_width="100%", height="auto"),
+    )
+
+    def redraw(change: Any) -> None:
+        image.value = pngs[change["new"]]
+
+    control.observe(redraw, names="value")
+    return widgets.VBox([control, image])
+
+
 def slider(
     plot: Callable[[Any], plt.Figure],
     values: Sequence[Any],
     label: str = "value",
-    live: bool = False,
+    live: bool | None = None,
     fmt: str = "{:g}",
     initial: int = 0,
-    dpi: int = 72,
+    dpi: int = 100,
 ) -> Any:
     """A slider over ``values`` that shows ``plot(value)`` (a function returning a Figure).
 
     Args:
         plot: draws one frame and returns its ``matplotlib`` Figure (closed after use).
-        values: the parameter values, in slider order (a handful: each static frame is a PNG).
+        values: the parameter values, in slider order (a handful: each frame is a PNG kept in the
+            notebook's output).
         label: the parameter's name shown beside the slider.
-        live: ``True`` for an ipywidgets slider (needs a running kernel); ``False`` for the
-            kernel-free HTML slider (an ``IPython.display.HTML`` object).
+        live: ``None`` (default): one output that is a live widget in a running kernel and the
+            kernel-free HTML slider on the static site (a :class:`Slider`). ``True``: only the
+            ipywidgets view; ``False``: only the HTML (an ``IPython.display.HTML``).
         fmt: format of a value in the label; initial: index of the first frame shown;
-        dpi: resolution of the static frames.
+        dpi: resolution of the frames (100 matches the book style: shown at their own size).
     """
     values = list(values)
     if not values:
@@ -146,24 +205,14 @@ def slider(
         raise ValueError(f"initial must be an index in [0, {len(values) - 1}], got {initial!r}")
     if not callable(plot):
         raise ValueError("plot must be a function value -> matplotlib Figure")
-    if not live:
+    if live not in (None, True, False):
+        raise ValueError(f"live must be None, True or False, got {live!r}")
+    if not isinstance(dpi, int) or not 20 <= dpi <= 400:
+        raise ValueError(f"dpi must be an integer in [20, 400], got {dpi!r}")
+    if live is False:
         from IPython.display import HTML
 
         return HTML(slider_html(plot, values, label, fmt, initial, dpi))
-    import ipywidgets as widgets
-
-    control = widgets.SelectionSlider(
-        options=[(fmt.format(v), v) for v in values], value=values[initial],
-        description=label, continuous_update=True, layout=widgets.Layout(width="60%"),
-    )
-    image = widgets.Image(format="png")
-    _LAST_LIVE.clear()
-    pngs = frames(plot, values, dpi)
-    _LAST_LIVE.update(key=(plot, tuple(map(repr, values)), dpi), frames=pngs)
-
-    def redraw(_: Any = None) -> None:
-        image.value = pngs[control.index]
-
-    control.observe(redraw, names="value")
-    redraw()
-    return widgets.VBox([control, image])
+    if live is True:
+        return _live_widget(frames(plot, values, dpi), values, label, fmt, initial)
+    return Slider(plot, values, label, fmt, initial, dpi)

@@ -55,7 +55,7 @@ def _plot(v):
 
 
 def test_static_slider_html():
-    html = viz.slider(_plot, [1, 2, 3], "slope").data
+    html = viz.slider(_plot, [1, 2, 3], "slope", live=False).data
     assert html.count("<img") == 3
     assert re.search(r'<input type="range" min="0" max="2"', html)
     assert 'id="ntkbook-slider-' in html and "<script>" in html
@@ -63,7 +63,7 @@ def test_static_slider_html():
     assert plt.get_fignums() == []  # every frame was closed
 
 
-def test_live_slider_swaps_prerendered_frames_and_shares_them():
+def test_live_slider_swaps_prerendered_frames():
     calls = []
 
     def plot(v):
@@ -72,15 +72,32 @@ def test_live_slider_swaps_prerendered_frames_and_shares_them():
 
     box = viz.slider(plot, [1, 2, 3], "slope", live=True)
     control, image = box.children
-    assert isinstance(control, ipywidgets.SelectionSlider) and control.value == 1
+    assert isinstance(control, ipywidgets.SelectionSlider) and control.index == 0
     assert calls == [1, 2, 3] and plt.get_fignums() == []
     first = image.value
-    control.value = 3  # an update draws nothing: it shows the prerendered frame
+    control.index = 2  # an update draws nothing: it shows the prerendered frame
     assert calls == [1, 2, 3] and image.value != first and image.value[:4] == b"\x89PNG"
-    html = viz.slider(plot, [1, 2, 3], "slope").data  # the static twin reuses the frames
-    assert calls == [1, 2, 3] and html.count("<img") == 3
-    viz.slider(plot, [1, 2, 3], "slope")  # ...once: a second static slider draws afresh
-    assert calls == [1, 2, 3, 1, 2, 3]
+
+
+def test_default_slider_is_one_output_with_widget_and_html():
+    calls = []
+
+    def plot(v):
+        calls.append(v)
+        return _plot(v)
+
+    s = viz.slider(plot, [1, 2, 3], "slope", initial=1)
+    bundle = s._repr_mimebundle_()
+    assert calls == [1, 2, 3]  # frames drawn once, shared by both views
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    html = bundle["text/html"]
+    assert html.count("<img") == 3 and html.count("display:block") == 1
+    assert "VBox(" not in bundle["text/plain"]
+    control, image = s.widget().children
+    assert control.index == 1 and image.value == s.pngs[1]
+    # frames are shown at their own size (sharp): a 2 x 1.5 in figure at 100 dpi
+    assert image.value[16:24] == (200).to_bytes(4, "big") + (150).to_bytes(4, "big")
+    assert s._repr_mimebundle_()["text/html"] == html and calls == [1, 2, 3]
 
 
 def test_slider_rejects_bad_input():
@@ -90,3 +107,7 @@ def test_slider_rejects_bad_input():
         viz.slider(_plot, [1], "x", initial=3)
     with pytest.raises(ValueError, match="plot"):
         viz.slider(None, [1], "x")
+    with pytest.raises(ValueError, match="live"):
+        viz.slider(_plot, [1], "x", live="yes")
+    with pytest.raises(ValueError, match="dpi"):
+        viz.slider(_plot, [1], "x", dpi=0)

@@ -91,3 +91,15 @@ def test_train_rejects_bad_settings(kwargs, match):
     args = {"lr": 0.1, "steps": 10, **kwargs}
     with pytest.raises(ValueError, match=match):
         train_gd(net, net.init(0), X, Y, **args)
+
+
+def test_compilation_cache_folder(tmp_path, monkeypatch):
+    from ntkbook import backend
+
+    monkeypatch.setenv("NTKBOOK_JAX_CACHE", "off")
+    assert backend.cache_dir() is None
+    monkeypatch.setenv("NTKBOOK_JAX_CACHE", str(tmp_path / "c"))
+    assert backend.cache_dir() == tmp_path / "c"
+    monkeypatch.delenv("NTKBOOK_JAX_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert backend.cache_dir() == tmp_path / "ntkbook" / "jax"

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import resource
 import subprocess
 import sys
 import textwrap
@@ -57,7 +58,11 @@ def ref_gaussian(a, b, s):
 
 
 def ref_nngp_ntk(x1, x2, depth, act, w, b):
-    """Textbook recursion in float64 NumPy (arccos / arcsin of the correlation)."""
+    """Textbook recursion (arccos / arcsin of the correlation) in NumPy's extended precision
+    (``longdouble``, 64-bit mantissa on x86): float64 itself loses ``sqrt(eps)`` near
+    ``rho = 1`` and cancels in ``(1 + 2q1)(1 + 2q2) - 4c^2`` for large inputs."""
+    ld = np.longdouble
+    x1, x2, w, b = np.asarray(x1, ld), np.asarray(x2, ld), ld(w), ld(b)
     d = x1.shape[1]
     q1 = w * w * np.sum(x1**2, 1) / d + b * b
     q2 = w * w * np.sum(x2**2, 1) / d + b * b
@@ -75,13 +80,20 @@ def ref_nngp_ntk(x1, x2, depth, act, w, b):
             a1, a2 = 1 + 2 * q1, 1 + 2 * q2
             den = np.sqrt(np.outer(a1, a2))
             k = 2 / np.pi * np.arcsin(np.clip(2 * s / den, -1, 1))
-            kd = 4 / np.pi / np.sqrt(np.maximum(np.outer(a1, a2) - 4 * s * s, 1e-300))
+            kd = 4 / np.pi / np.sqrt(np.maximum(np.outer(a1, a2) - 4 * s * s, ld(1e-300)))
             d1 = 2 / np.pi * np.arcsin(2 * q1 / a1)
             d2 = 2 / np.pi * np.arcsin(2 * q2 / a2)
         s = w * w * k + b * b
         t = s + t * w * w * kd
         q1, q2 = w * w * d1 + b * b, w * w * d2 + b * b
     return s, t
+
+
+def _as_computed(x):
+    """``x`` rounded to the float type JAX computes in: the reference of a function that
+    (unlike the translation-invariant Gaussian) cannot recover digits beyond it. Deep erf
+    networks in the chaotic phase amplify a rounding of the inputs by orders of magnitude."""
+    return np.asarray(jnp.asarray(x), np.float64)
 
 
 # ------------------------------------------------------------------------- classification
@@ -119,7 +131,8 @@ def _close(out, ref, tol):
     for g, w in zip(got, want):
         if g.shape != w.shape:
             return False
-        scale = max(float(np.max(np.abs(w))), 1e-300) if w.size else 1.0
+        top = float(np.max(np.abs(w))) if w.size else 0.0
+        scale = top if top > 0 else 1.0  # a zero reference: absolute tolerance
         if w.size and float(np.max(np.abs(g - w))) > tol * scale:
             return False
     return True
@@ -243,9 +256,18 @@ def type_and_shape_cases() -> list[Case]:
         ("datasets.flip_labels", lambda a: datasets.flip_labels(a, 0.5), "y",
          np.sign(Y), False),
     ]
+    # variants that are valid for an argument: None for optional ones, (0, n) test sets,
+    # (n, k) targets, any-shape arrays
+    valid = {
+        "x2": {"None"}, "u0": {"None"}, "k_test_train": {"None", "(0, d)"},
+        "kernel_ridge y": {"2-D"}, "fourier_amplitudes": {"2-D"},
+        "gp.dual_activation": {"2-D", "empty"}, "ntk_theory.dual_activation": {"2-D", "empty"},
+        "datasets.flip_labels": {"empty"},
+    }
     for name, fn, arg, good, is_matrix in specs:
+        skip = valid.get(arg, set()) | valid.get(name, set())
         for what, bad in bad_arrays(good, is_matrix):
-            if not is_matrix and good.ndim == 3 and what == "2-D":
+            if what in skip or (not is_matrix and good.ndim == 3 and what == "2-D"):
                 continue
             cls = "types" if what in ("None", "complex", "numeric strings",
                                       "object with None") else "shapes"
@@ -352,14 +374,15 @@ def precision_cases() -> list[Case]:
                     lambda xs=xs, d=depth, a=act, w=w, b=b: infinite.nngp_ntk(xs, None, d, a,
                                                                               w, b),
                     "either", ref=lambda xs=xs, d=depth, a=act, w=w, b=b: ref_nngp_ntk(
-                        xs, xs, d, a, w, b), tol=2e-3))
+                        _as_computed(xs), _as_computed(xs), d, a, w, b), tol=2e-3))
         for scale in (1e-3, 1e3, 1e6):
             for w in (1.0, 30.0):
                 xs = scale * RNG.normal(size=(6, 2))
                 rows.append(case(
                     "precision", f"nngp_ntk {act} inputs x{scale:g} w {w}",
                     lambda xs=xs, a=act, w=w: infinite.nngp_ntk(xs, None, 3, a, w, 0.1),
-                    "either", ref=lambda xs=xs, a=act, w=w: ref_nngp_ntk(xs, xs, 3, a, w, 0.1),
+                    "either", ref=lambda xs=xs, a=act, w=w: ref_nngp_ntk(
+                        _as_computed(xs), _as_computed(xs), 3, a, w, 0.1),
                     tol=2e-3))
     # overflow in float32 of things finite in float64
     big = 1e20 * X
@@ -383,7 +406,7 @@ def edge_cases() -> list[Case]:
     zero_params = [(jnp.zeros_like(w), jnp.zeros_like(b)) for w, b in P]
     x_line = np.stack([np.linspace(-1, 1, 10), np.zeros(10)], 1)
     k_rank2 = np.asarray(x_line @ x_line.T + 1.0, np.float32)  # rank 2: HKH has rank 1
-    c = np.cos(2 * np.pi * np.arange(16)[None] * np.arange(16)[:, None] / 16)
+    c = np.cos(2 * np.pi * (np.arange(16)[None] - np.arange(16)[:, None]) / 16)
     circ32 = np.asarray(np.exp(-(1 - c)), np.float32)
     rows = [
         case("edge", "predicted_loss t=inf, zero eigenvalue",
@@ -559,6 +582,8 @@ def _expm(a):
     return (v * np.exp(lam)) @ v.T
 
 
+MEMORY_LIMIT = 8 * 2**30  # address space of a size-case subprocess (bytes)
+
 SIZE_CASES = [  # (label, code, argument the refusal must name); each runs in a subprocess
     ("nngp_ntk depth 1e9", "infinite.nngp_ntk(np.ones((2, 2)), depth=10**9)", "depth"),
     ("MLP width 1e7 depth 2", "nets.MLP(3, 10**7, 2).init(0)", "MLP"),
@@ -601,9 +626,12 @@ def run_size_case(label, code, arg, timeout):
         else:
             print("OUTCOME", "right" if {arg!r} is None else "wrong", "ran")
     """)
+    def limit_memory():  # a failed size check must not take the machine's memory with it
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
     try:
         proc = subprocess.run([sys.executable, "-c", prog], capture_output=True, text=True,
-                              timeout=timeout)
+                              timeout=timeout, preexec_fn=limit_memory)
     except subprocess.TimeoutExpired:
         return "hang", f"> {timeout} s"
     line = [ln for ln in proc.stdout.splitlines() if ln.startswith("OUTCOME")]
@@ -619,6 +647,7 @@ def main() -> None:
     parser.add_argument("--x64", action="store_true", help="run in float64 instead of float32")
     parser.add_argument("--size-timeout", type=float, default=60.0)
     parser.add_argument("--skip-size", action="store_true")
+    parser.add_argument("--only", help="run one class of cases (e.g. precision)")
     args = parser.parse_args()
     if args.x64:
         jax.config.update("jax_enable_x64", True)
@@ -626,12 +655,14 @@ def main() -> None:
              + integer_cases() + diff_cases())
     table = collections.defaultdict(collections.Counter)
     bad = []
+    if args.only:
+        cases = [c for c in cases if c.cls == args.only]
     for c in cases:
         outcome, note = classify(c)
         table[c.cls][outcome] += 1
         if outcome not in ("right", "refused") or note:
             bad.append((c.cls, c.label, outcome, note))
-    if not args.skip_size:
+    if not args.skip_size and args.only in (None, "size"):
         for label, code, arg in SIZE_CASES:
             outcome, note = run_size_case(label, code, arg, args.size_timeout)
             table["size"][outcome] += 1

@@ -103,11 +103,14 @@ def hessian_norm(f: Callable, params: Any, x: Any, iters: int = 4, key: Any = 0)
         s = second_dir(v)
         norm = jnp.linalg.norm(s)
         # a zero second derivative (e.g. a linear model) keeps u instead of dividing 0 by 0
-        u_next = jnp.where(norm > 0, s / jnp.where(norm > 0, norm, 1.0), u)
-        return (u_next, v), norm
+        u_next = jnp.where(norm > 0, s / jnp.where(norm > 0, norm, 1.0), u).astype(u.dtype)
+        return (u_next, v.astype(flat.dtype)), norm
 
     v0 = jax.random.normal(_checks.key(key), flat.shape, flat.dtype)
-    u0 = jnp.ones(x.shape[0], flat.dtype) / jnp.sqrt(x.shape[0])
+    # u lives in output space: the dtype of f's outputs (float32 parameters with float64
+    # inputs give float64 outputs)
+    out_dtype = jax.eval_shape(out, flat).dtype
+    u0 = jnp.ones(x.shape[0], out_dtype) / jnp.sqrt(x.shape[0])
     _, norms = jax.lax.scan(step, (u0, v0), None, length=iters)
     return jnp.max(norms)
 

@@ -107,6 +107,9 @@ def gradient_flow(
         u0: training outputs at ``t = 0`` (default zeros), shape ``(n,)``.
         k_test_train: ``k(x, X)`` for test inputs, shape ``(m, n)``.
         f0_test: test outputs at ``t = 0`` (default zeros), shape ``(m,)``.
+
+    Works under ``jax.jit`` and ``jax.grad`` (traced arrays are shape-checked only; the PSD
+    check needs concrete values).
     """
     k = _checks.square_symmetric(k_train, "k_train", psd=True)
     n = k.shape[0]

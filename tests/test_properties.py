@@ -9,7 +9,6 @@ functions compile a handful of times, not once per example.
 import re
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 import scipy.linalg
@@ -189,14 +188,12 @@ def test_deep_relu_kernels_stay_finite_or_are_refused(float32, x, depth, w, b):
     np.testing.assert_allclose(t, rt, rtol=5e-3)
 
 
-@settings(max_examples=10, deadline=None)
-@given(x=points(n_choices=(3,)), act=st.sampled_from(["relu", "erf"]),
-       depth=st.sampled_from([1, 3]))
-def test_gradients_of_analytic_kernels_are_finite_and_match_differences(x, act, depth):
-    # jax.grad through the diagonal (rho = 1) used to give NaN (arccos'(1) = -inf)
-    xs = jnp.asarray(x)
-    g = jax.grad(lambda z: infinite.nngp_ntk(z, None, depth, act, 1.3, 0.2)[1].sum())(xs)
-    assert np.all(np.isfinite(np.asarray(g)))
+@settings(max_examples=6, deadline=None)
+@given(x=points(n_choices=(3,), d_choices=(3,)), act=st.sampled_from(["relu", "erf"]))
+def test_gradients_of_analytic_kernels_are_finite_and_match_differences(x, act):
+    # jax.grad through the diagonal (rho = 1) used to give NaN (arccos'(1) = -inf); the
+    # gradient in the inputs is checked in test_hardening, here the one in w_std (depth 2)
+    depth = 2
 
     def total(w):
         return infinite.nngp_ntk(x, None, depth, act, w, 0.2)[1].sum()

@@ -17,7 +17,7 @@ import jax.flatten_util
 import jax.numpy as jnp
 
 from ntkbook import _checks
-from ntkbook.empirical import empirical_ntk
+from ntkbook.empirical import _check_model, empirical_ntk
 from ntkbook.methods import _solve_psd
 
 
@@ -83,7 +83,7 @@ def hessian_norm(f: Callable, params: Any, x: Any, iters: int = 4, key: Any = 0)
     round can only increase the objective; the largest value seen is returned.
     """
     x = _checks.matrix(x, "x")
-    iters = _checks.integer(iters, "iters", 1)
+    iters = _checks.integer(iters, "iters", 1, 1000)
     flat, unravel = jax.flatten_util.ravel_pytree(params)
     out = lambda w: f(unravel(w), x)  # noqa: E731
     steps = min(flat.shape[0], 40)
@@ -101,10 +101,16 @@ def hessian_norm(f: Callable, params: Any, x: Any, iters: int = 4, key: Any = 0)
         u, v = carry
         _, v = _top_eigenpair(lambda z: hvp(u, z), v, steps)
         s = second_dir(v)
-        return (s / jnp.linalg.norm(s), v), jnp.linalg.norm(s)
+        norm = jnp.linalg.norm(s)
+        # a zero second derivative (e.g. a linear model) keeps u instead of dividing 0 by 0
+        u_next = jnp.where(norm > 0, s / jnp.where(norm > 0, norm, 1.0), u).astype(u.dtype)
+        return (u_next, v.astype(flat.dtype)), norm
 
     v0 = jax.random.normal(_checks.key(key), flat.shape, flat.dtype)
-    u0 = jnp.ones(x.shape[0], flat.dtype) / jnp.sqrt(x.shape[0])
+    # u lives in output space: the dtype of f's outputs (float32 parameters with float64
+    # inputs give float64 outputs)
+    out_dtype = jax.eval_shape(out, flat).dtype
+    u0 = jnp.ones(x.shape[0], out_dtype) / jnp.sqrt(x.shape[0])
     _, norms = jax.lax.scan(step, (u0, v0), None, length=iters)
     return jnp.max(norms)
 
@@ -117,13 +123,26 @@ def lazy_ratio(
     ``|D y|`` is the spectral norm of the ``(n, P)`` Jacobian (``sqrt`` of the NTK's top
     eigenvalue); ``|D^2 y|`` is :func:`hessian_norm`. For ``f_a = alpha (f - f(w0))``,
     ``kappa`` scales like ``1/alpha``; for an MLP in NTK parameterisation like ``1/sqrt(width)``.
+
+    A zero Jacobian (``f`` cannot move its outputs at ``params``) leaves ``kappa`` undefined:
+    concrete input is refused with a ``ValueError``; under ``jax.vmap``/``jit`` (as in
+    :func:`ntkbook.lazy.lazy_ratios`) ``kappa`` is ``inf`` there.
     """
     x = _checks.matrix(x, "x")
     y = _checks.vector(y, "y", x.shape[0], "x")
+    _check_model(f, params, x, "x")
     residual = jnp.linalg.norm(f(params, x) - y)
-    jac = jnp.sqrt(jnp.linalg.eigvalsh(empirical_ntk(f, params, x))[-1])
+    top = jnp.linalg.eigvalsh(empirical_ntk(f, params, x))[-1]
+    jac = jnp.sqrt(jnp.maximum(top, 0.0))
+    if not _checks.is_traced(jac, params) and float(jac) == 0.0:
+        raise ValueError(
+            "params: the Jacobian of f is zero at these parameters (f cannot move its "
+            "outputs), so the lazy ratio kappa is undefined"
+        )
     hess = hessian_norm(f, params, x, iters=iters, key=key)
-    return LazyRatio(residual * hess / jac**2, residual, jac, hess)
+    safe = jnp.where(jac > 0, jac, 1.0)
+    kappa = jnp.where(jac > 0, residual * hess / safe**2, jnp.inf)
+    return LazyRatio(kappa, residual, jac, hess)
 
 
 # --- Rademacher complexity of an RKHS ball and the bounds built on it (chapter 10) ---------

@@ -19,13 +19,13 @@ def two_point(angle: float = np.pi / 3, targets: tuple[float, float] = (1.0, -1.
     ``y (2,)``. The NTK on them is a 2 x 2 matrix, so training can be drawn in the plane."""
     angle = _checks.positive(angle, "angle")
     x = np.array([[1.0, 0.0], [np.cos(angle), np.sin(angle)]])
-    return x, np.asarray(targets, dtype=float)
+    return x, np.asarray(_checks.vector(targets, "targets", 2, "x"))
 
 
 def unit_circle(n: int, endpoint: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """``n`` equally spaced points on the unit circle: angles ``(n,)`` in ``[0, 2 pi)`` and
     ``x = (cos, sin)`` of shape ``(n, 2)``."""
-    n = _checks.integer(n, "n", 1)
+    n = _checks.integer(n, "n", 1, _checks.MAX_ELEMENTS // 2)
     gamma = np.linspace(0, 2 * np.pi, n, endpoint=endpoint)
     return gamma, np.stack([np.cos(gamma), np.sin(gamma)], axis=1)
 
@@ -44,13 +44,18 @@ def regression_1d(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Noisy samples of a 1-D function: ``x (n, 1)`` sorted uniform in ``[low, high]`` and
     ``y = target(x) + noise * N(0, 1)`` of shape ``(n,)``."""
-    n = _checks.integer(n, "n", 1)
+    n = _checks.integer(n, "n", 1, _checks.MAX_ELEMENTS)
     noise = _checks.positive(noise, "noise", strict=False)
+    low = float(_checks.finite_array(low, "low"))
+    high = float(_checks.finite_array(high, "high"))
     if not high > low:
         raise ValueError(f"high must be > low, got low={low}, high={high}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(_checks.seed(seed))
     x = np.sort(rng.uniform(low, high, n))
-    y = target(x) + noise * rng.normal(size=n)
+    fx = _checks.finite_array(target(x), "target(x)")
+    if fx.shape != (n,):
+        raise ValueError(f"target(x) must return shape ({n},), got {fx.shape}")
+    y = fx + noise * rng.normal(size=n)
     return x[:, None], y
 
 
@@ -59,8 +64,12 @@ def circles(n: int = 200, noise: float = 0.05, factor: float = 0.4, seed: int = 
     (+1 on the inner circle)."""
     from sklearn.datasets import make_circles
 
-    n = _checks.integer(n, "n", 2)
-    x, y = make_circles(n, noise=noise, factor=factor, random_state=seed)
+    n = _checks.integer(n, "n", 2, _checks.MAX_ELEMENTS // 2)
+    noise = _checks.positive(noise, "noise", strict=False)
+    factor = _checks.positive(factor, "factor")
+    if factor >= 1:
+        raise ValueError(f"factor must be in (0, 1) (inner radius / outer radius), got {factor}")
+    x, y = make_circles(n, noise=noise, factor=factor, random_state=_checks.seed(seed))
     return x, np.where(y == 1, 1.0, -1.0)
 
 
@@ -68,8 +77,9 @@ def moons(n: int = 200, noise: float = 0.05, seed: int = 0):
     """Two interleaving half-moons (``make_moons``): ``x (n, 2)``, ``y`` in {+1, -1}."""
     from sklearn.datasets import make_moons
 
-    n = _checks.integer(n, "n", 2)
-    x, y = make_moons(n, noise=noise, random_state=seed)
+    n = _checks.integer(n, "n", 2, _checks.MAX_ELEMENTS // 2)
+    noise = _checks.positive(noise, "noise", strict=False)
+    x, y = make_moons(n, noise=noise, random_state=_checks.seed(seed))
     return x, np.where(y == 1, 1.0, -1.0)
 
 
@@ -94,7 +104,7 @@ def digits_pair(
         n = _checks.integer(n, "n", 2)
         if n > len(y):
             raise ValueError(f"n must be <= {len(y)} (images of {a} and {b}), got {n}")
-        idx = np.sort(np.random.default_rng(seed).choice(len(y), n, replace=False))
+        idx = np.sort(np.random.default_rng(_checks.seed(seed)).choice(len(y), n, replace=False))
         x, y = x[idx], y[idx]
     return x / np.linalg.norm(x, axis=1, keepdims=True), y
 
@@ -102,7 +112,8 @@ def digits_pair(
 def flip_labels(y: Any, p: float, key: Any = 0) -> np.ndarray:
     """Flip the sign of exactly ``round(p * n)`` labels chosen at random (+1/-1 labels)."""
     y = np.asarray(_checks.vector(y, "y"))
-    if not 0 <= float(p) <= 1:
+    p = _checks.positive(p, "p", strict=False)
+    if not 0 <= p <= 1:
         raise ValueError(f"p must be a probability in [0, 1], got {p}")
     n_flip = int(round(float(p) * len(y)))
     idx = np.asarray(jax.random.permutation(_checks.key(key), len(y)))[:n_flip]
@@ -113,7 +124,7 @@ def flip_labels(y: Any, p: float, key: Any = 0) -> np.ndarray:
 
 def random_labels(n: int, key: Any = 0) -> np.ndarray:
     """``n`` independent uniformly random labels in {+1, -1}."""
-    n = _checks.integer(n, "n", 1)
+    n = _checks.integer(n, "n", 1, _checks.MAX_ELEMENTS)
     return np.where(np.asarray(jax.random.bernoulli(_checks.key(key), 0.5, (n,))), 1.0, -1.0)
 
 

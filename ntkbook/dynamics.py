@@ -42,10 +42,25 @@ class GradientFlow(NamedTuple):
 
 
 def check_times(t: Any) -> jax.Array:
-    """Times as a 1-D array of values >= 0 (``inf`` allowed, NaN not)."""
-    arr = np.atleast_1d(np.asarray(t, dtype=float))
-    if arr.ndim != 1 or np.any(np.isnan(arr)) or np.any(arr < 0):
-        raise ValueError("t must be a scalar or 1-D array of times >= 0 (inf allowed, no NaN)")
+    """Times as a 1-D array of values >= 0 (``inf`` allowed, NaN not). Traced times (e.g.
+    ``jax.grad`` in ``t``) are shape-checked only."""
+    if _checks.is_traced(t):
+        _checks.array(t, "t")
+        if jnp.ndim(t) > 1:
+            raise ValueError(f"t must be a scalar or 1-D array of times, got shape {t.shape}")
+        return jnp.atleast_1d(t)
+    msg = "t must be a scalar or 1-D array of times >= 0 (inf allowed, no NaN)"
+    if t is None or isinstance(t, (str, bytes)):
+        raise _checks.InputTypeError(f"{msg}, got {t!r:.40}")
+    try:
+        raw = np.asarray(t)
+    except Exception as err:  # ragged lists
+        raise _checks.InputTypeError(f"{msg} ({err})") from err
+    if raw.dtype.kind not in "fiub":
+        raise _checks.InputTypeError(f"{msg}, got dtype {raw.dtype}")
+    arr = np.atleast_1d(raw.astype(float))
+    if arr.ndim != 1 or arr.size == 0 or np.any(np.isnan(arr)) or np.any(arr < 0):
+        raise ValueError(msg)
     return jnp.asarray(arr)
 
 
@@ -92,12 +107,15 @@ def gradient_flow(
         u0: training outputs at ``t = 0`` (default zeros), shape ``(n,)``.
         k_test_train: ``k(x, X)`` for test inputs, shape ``(m, n)``.
         f0_test: test outputs at ``t = 0`` (default zeros), shape ``(m,)``.
+
+    Works under ``jax.jit`` and ``jax.grad`` (traced arrays are shape-checked only; the PSD
+    check needs concrete values).
     """
     k = _checks.square_symmetric(k_train, "k_train", psd=True)
     n = k.shape[0]
     y = _checks.vector(y, "y", n, "k_train")
     t = check_times(t)
-    u0 = jnp.zeros(n) if u0 is None else _checks.vector(u0, "u0", n, "k_train")
+    u0 = jnp.zeros(n, k.dtype) if u0 is None else _checks.vector(u0, "u0", n, "k_train")
     lam, v = eigh_desc(k)
     r0 = v.T @ (u0 - y)  # residual in the eigenbasis
     decay = _decay(lam, t)
@@ -105,11 +123,11 @@ def gradient_flow(
     mode_residuals = decay**2 * r0[None, :] ** 2
     test = None
     if k_test_train is not None:
-        kx = _checks.finite_array(k_test_train, "k_test_train")
+        kx = _checks.array(k_test_train, "k_test_train")
         if kx.ndim != 2 or kx.shape[1] != n:
-            raise ValueError(f"k_test_train must have shape (m, {n}), got {kx.shape}")
+            raise ValueError(f"k_test_train must have shape (m, {n}), got {tuple(kx.shape)}")
         m = kx.shape[0]
-        f0 = jnp.zeros(m) if f0_test is None else _checks.vector(f0_test, "f0_test", m,
+        f0 = jnp.zeros(m, kx.dtype) if f0_test is None else _checks.vector(f0_test, "f0_test", m,
                                                                  "k_test_train")
         coef = _gain(lam, t) * (-r0)[None, :]  # (T, n) in the eigenbasis
         test = f0[None, :] + coef @ (jnp.asarray(kx) @ v).T

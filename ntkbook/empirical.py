@@ -143,18 +143,33 @@ def _n_params(params: Any) -> int:
     return sum(int(np.prod(leaf.shape)) for leaf in jax.tree_util.tree_leaves(params))
 
 
-def _check_model(f: Callable, params: Any, x: jax.Array) -> None:
+def _check_model(f: Callable, params: Any, x: jax.Array, name: str = "x1") -> None:
+    """``f(params, x)`` must run and give real outputs of shape ``(n,)``: a model with outputs
+    ``(n, 1)`` or a scalar, or parameters of another architecture, are refused here."""
+    if not callable(f):
+        raise _checks.InputTypeError(f"f must be a model f(params, x) -> (n,), got {f!r:.40}")
+    leaves = jax.tree_util.tree_leaves(params)
+    if not leaves:
+        raise ValueError("params must be a pytree with at least one array leaf")
+    for leaf in leaves:
+        dt = _checks.leaf_dtype(leaf)
+        if dt.kind != "f":
+            raise _checks.InputTypeError(f"params must hold real float arrays, found dtype {dt}")
     try:
         out = jax.eval_shape(f, params, x)
     except ValueError:
         raise
     except Exception as err:  # a shape mismatch deep inside f
-        raise ValueError(f"f(params, x1) failed for x1 of shape {x.shape}: {err}") from err
+        raise ValueError(
+            f"f(params, {name}) failed for {name} of shape {tuple(x.shape)} (parameters of "
+            f"another model?): {str(err)[:200]}") from err
     if getattr(out, "shape", None) != (x.shape[0],):
         raise ValueError(
-            "f must map x of shape (n, d) to outputs of shape (n,); "
-            f"got {getattr(out, 'shape', out)}"
+            "f must map x of shape (n, d) to outputs of shape (n,), one number per row; "
+            f"got {getattr(out, 'shape', out)} for {name} of shape {tuple(x.shape)}"
         )
+    if np.dtype(out.dtype).kind != "f":
+        raise ValueError(f"f must return real float outputs, got dtype {out.dtype}")
 
 
 def empirical_ntk(
@@ -178,6 +193,11 @@ def empirical_ntk(
         memory_limit: bytes allowed for the Jacobians of one pair of blocks.
     """
     strategy = _checks.choice(strategy, "strategy", STRATEGIES)
+    memory_limit = _checks.positive(memory_limit, "memory_limit")
+    if memory_limit < 1:
+        raise ValueError(f"memory_limit must be a number of bytes >= 1, got {memory_limit!r}")
+    if block_size is not None:
+        block_size = _checks.integer(block_size, "block_size", 1)
     a, b = _checks.pair(x1, x2)
     net = _as_mlp(f)
     if net is not None:
@@ -250,7 +270,8 @@ def jacobian_features(f: Callable, params: Any, x: Any) -> jax.Array:
     Parameters are flattened in ``jax.tree_util`` leaf order; ``phi @ phi.T`` is the empirical NTK.
     """
     x = _checks.matrix(x, "x")
-    _check_model(f, params, x[:1])
+    _check_model(f, params, x[:1], "x")
+    _checks.size(x.shape[0] * _n_params(params), "jacobian_features (n x P)", "entries")
     return _jacobian_fn(f)(params, x)
 
 

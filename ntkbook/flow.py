@@ -66,14 +66,14 @@ def _check_keys(keys: Any) -> jax.Array:
     """``E`` PRNG keys: an int ``E`` (keys split from ``PRNGKey(0)``), a list of int seeds, or
     an ``(E, 2)`` array of raw keys."""
     if isinstance(keys, (int, np.integer)) and not isinstance(keys, bool):
-        n = _checks.integer(keys, "keys", 1)
+        n = _checks.integer(keys, "keys", 1, 10**6)
         return jax.random.split(jax.random.PRNGKey(0), n)
     if isinstance(keys, (list, tuple)) and keys and all(
             isinstance(k, (int, np.integer)) and not isinstance(k, bool) for k in keys):
-        return jnp.stack([jax.random.PRNGKey(int(k)) for k in keys])
+        return jnp.stack([jax.random.PRNGKey(_checks.seed(k, "keys")) for k in keys])
     arr = getattr(keys, "shape", None)
-    if arr is not None and len(arr) == 2 and arr[1] == 2 and arr[0] >= 1 and jnp.issubdtype(
-            keys.dtype, jnp.integer):
+    if arr is not None and len(arr) == 2 and arr[1] == 2 and arr[0] >= 1 and \
+            np.dtype(keys.dtype) == np.uint32:
         return jnp.asarray(keys)
     raise ValueError(
         "keys must be a number of members E >= 1, a non-empty list of int seeds, "
@@ -173,8 +173,8 @@ def train_ensemble(
     x = _checks.matrix(x, "x", dim=net.in_dim, dim_name="the network's in_dim")
     y = _checks.vector(y, "y", x.shape[0], "x")
     lr = _checks.positive(lr, "lr")
-    steps = _checks.integer(steps, "steps", 0)
-    record_every = _checks.integer(record_every, "record_every", 1)
+    steps = _checks.integer(steps, "steps", 0, _checks.MAX_STEPS)
+    record_every = _checks.integer(record_every, "record_every", 1, _checks.MAX_STEPS)
     if steps % record_every:
         raise ValueError(f"steps ({steps}) must be a multiple of record_every ({record_every})")
     has_test = x_test is not None
@@ -248,7 +248,7 @@ def h_ellipse(k_train: Any, center: Any, level: float, num: int = 200) -> jax.Ar
         raise ValueError(f"k_train must be a 2 x 2 matrix, got shape {k.shape}")
     c = _checks.vector(center, "center", 2, "k_train")
     level = _checks.positive(level, "level")
-    num = _checks.integer(num, "num", 3)
+    num = _checks.integer(num, "num", 3, _checks.MAX_ELEMENTS // 2)
     lam, v = eigh_desc(k)
     if not float(lam[1]) > 10 * float(jnp.finfo(lam.dtype).eps) * float(lam[0]):  # rounding
         raise ValueError("k_train must be positive definite (its level sets are not ellipses)")

@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import erf
 
-from ntkbook import _checks
+from ntkbook import _checks, nets
 from ntkbook.nets import MLP
 
 ACTIVATIONS = ("relu", "erf")
@@ -108,10 +108,10 @@ def correlation_flow(
         layer and row ``depth`` the output, so ``rho_l[depth]`` is the correlation of the NNGP
         kernel of :func:`ntkbook.infinite.nngp_ntk` with ``depth`` hidden layers.
     """
-    depth = _checks.integer(depth, "depth", 0)
+    depth = _checks.integer(depth, "depth", 0, 10_000)
     activation = _checks.choice(activation, "activation", ACTIVATIONS)
-    w2 = _checks.positive(w_std, "w_std") ** 2
-    b2 = _checks.positive(b_std, "b_std", strict=False) ** 2
+    w2 = _checks.positive(w_std, "w_std", squared=True) ** 2
+    b2 = _checks.positive(b_std, "b_std", strict=False, squared=True) ** 2
     q = _checks.positive(q, "q")
     r = np.atleast_1d(_checks.finite_array(rho, "rho"))
     if r.ndim != 1 or np.any(np.abs(r) > 1):
@@ -191,12 +191,15 @@ def _kernel_chunk(key, k0, width, depth, activation, w2, b2):
 
 def _check_sampler_args(x, width, depth, n_samples, activation, w_std, b_std):
     x = np.asarray(_checks.matrix(x, "x"))
-    width = _checks.integer(width, "width", 1)
-    depth = _checks.integer(depth, "depth", 0)
+    width = _checks.integer(width, "width", 1, 10**8)
+    depth = _checks.integer(depth, "depth", 0, nets.MAX_DEPTH)
     n_samples = _checks.integer(n_samples, "n_samples", 1)
+    _checks.size(n_samples * x.shape[0] ** 2, "n_samples kernels of shape (m, m)", "entries")
+    _checks.size(n_samples * x.shape[0] * width * max(depth, 1), "the samples' hidden units",
+                 "draws", 10**12)
     activation = _checks.choice(activation, "activation", ACTIVATIONS)
-    w_std = _checks.positive(w_std, "w_std")
-    b_std = _checks.positive(b_std, "b_std", strict=False)
+    w_std = _checks.positive(w_std, "w_std", squared=True)
+    b_std = _checks.positive(b_std, "b_std", strict=False, squared=True)
     return x, width, depth, n_samples, activation, w_std, b_std
 
 
@@ -259,7 +262,7 @@ def sample_outputs(
     Returns:
         Shape ``(n_samples, m, n_outputs)``.
     """
-    n_outputs = _checks.integer(n_outputs, "n_outputs", 1)
+    n_outputs = _checks.integer(n_outputs, "n_outputs", 1, 10**6)
     key = _checks.key(key)
     k_kernel, k_out = jax.random.split(key)
     k = readout_kernel_samples(k_kernel, x, width, depth, n_samples, activation, w_std, b_std)

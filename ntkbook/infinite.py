@@ -23,9 +23,36 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+import numpy as np
+
 from ntkbook import _checks
 
 ACTIVATIONS = ("relu", "erf")
+
+
+_NEG_INF = -jnp.inf
+
+
+def _safe_sqrt(x: jax.Array) -> jax.Array:
+    """``sqrt(max(x, 0))`` with a zero (not infinite) derivative at 0, so that ``jax.grad``
+    through a zero gap (the diagonal, ``rho = 1``) gives finite values."""
+    pos = x > 0
+    return jnp.where(pos, jnp.sqrt(jnp.where(pos, x, 1.0)), 0.0)
+
+
+def _safe_log(x: jax.Array) -> jax.Array:
+    """``log x`` for ``x >= 0`` (``-inf`` at 0) whose derivative at 0 is 0, not NaN."""
+    pos = x > 0
+    return jnp.where(pos, jnp.log(jnp.where(pos, x, 1.0)), _NEG_INF)
+
+
+def _t_minus_sin(t: jax.Array, sin: jax.Array) -> jax.Array:
+    """``t - sin t`` for ``t`` in ``[0, pi]`` (``sin`` given), accurate for small ``t`` (Taylor
+    series below 0.5, where the subtraction would cancel)."""
+    t2 = t * t
+    series = t * t2 * (1 / 6 - t2 * (1 / 120 - t2 * (1 / 5040 - t2 * (
+        1 / 362880 - t2 * (1 / 39916800.0 - t2 / 6227020800.0)))))
+    return jnp.where(t < 0.5, series, t - sin)
 
 
 # Abramowitz & Stegun 4.4.46: arccos(a) = sqrt(1 - a) * poly(a) on [0, 1], |error| <= 2e-8.
@@ -34,13 +61,8 @@ _ACOS_POLY = (1.5707963050, -0.2145988016, 0.0889789874, -0.0501743046,
 
 
 def _arccos(x: jax.Array) -> jax.Array:
-    """``arccos`` on ``[-1, 1]``; these calls dominate the cost of the ReLU kernels.
-
-    float32: a degree-7 polynomial times a square root (A&S 4.4.46, absolute error <= 2e-8,
-    below float32 rounding), about 15x faster than XLA's CPU ``arccos``. float64: the exact
-    ``2 arctan(sqrt((1 - x)/(1 + x)))`` (``x = -1`` gives ``2 arctan(inf) = pi``), since XLA's CPU
-    ``arccos``/``arctan2`` are several times slower than its one-argument ``arctan``.
-    """
+    """``arccos`` on ``[-1, 1]`` (float32: A&S 4.4.46, absolute error <= 2e-8; float64: the exact
+    ``2 arctan(sqrt((1 - x)/(1 + x)))``)."""
     if x.dtype != jnp.float32:
         return 2 * jnp.arctan(jnp.sqrt((1 - x) / (1 + x)))
     a = jnp.abs(x)
@@ -51,54 +73,252 @@ def _arccos(x: jax.Array) -> jax.Array:
     return jnp.where(x < 0, jnp.pi - r, r)
 
 
-def _arcsin(x: jax.Array) -> jax.Array:
-    """``arcsin`` on ``[-1, 1]`` as ``arctan(x / sqrt(1 - x^2))`` (``+-1`` give ``+-pi/2``)."""
-    return jnp.arctan(x / jnp.sqrt(1 - x**2))
+def _angle(u: jax.Array) -> jax.Array:
+    """``arccos(1 - u)`` for ``u = 1 - rho`` in ``[0, 2]``, from ``u`` itself (no ``1 - rho``
+    cancellation; derivative finite at ``u = 0``).
+
+    float32: ``sqrt(u) * poly(1 - u)`` (A&S 4.4.46, absolute error <= 2e-8, below float32
+    rounding), much faster than XLA's CPU ``arccos``/``arctan2``. float64: the exact
+    ``2 arctan(sqrt(u / (2 - u)))``.
+    """
+    if u.dtype != jnp.float32:
+        den = jnp.maximum(_safe_sqrt(2.0 - u), 1e-300)
+        return 2 * jnp.arctan(_safe_sqrt(u) / den)
+    a = jnp.abs(1.0 - u)
+    poly = jnp.full_like(a, _ACOS_POLY[-1])
+    for coef in _ACOS_POLY[-2::-1]:
+        poly = poly * a + coef
+    root = _safe_sqrt(jnp.where(u <= 1.0, u, 2.0 - u))  # sqrt(1 - |rho|)
+    r = root * poly
+    return jnp.where(u > 1.0, jnp.pi - r, r)
 
 
-def _relu_expectations(q1, q2, c):
-    """E[relu(u) relu(v)], E[step(u) step(v)] and the diagonals E[relu(u)^2] (arc-cosine kernel)."""
-    norm = jnp.sqrt(q1[:, None] * q2[None, :])
-    rho = jnp.clip(c / jnp.where(norm > 0, norm, 1.0), -1.0, 1.0)  # 0 where a variance is 0
-    angle = jnp.pi - _arccos(rho)
-    sin = jnp.sqrt(jnp.maximum(1.0 - rho**2, 0.0))
-    k = norm * (sin + angle * rho) / (2 * jnp.pi)
-    kdot = angle / (2 * jnp.pi)
-    return k, kdot, q1 / 2, q2 / 2
+def _relu_expectations(q1, q2, c, g, log_s):
+    """ReLU (arc-cosine kernel, Cho & Saul 2009) in normalised units.
+
+    Inputs: variances ``q1, q2``, covariance ``c`` and the gap ``g = sqrt(q1 q2) - c >= 0``,
+    all in units of ``exp(log_s)``. Returns ``E[relu(u) relu(v)]`` and the diagonal terms
+    ``E[relu(u)^2] = q/2`` (both in the same units: ReLU is homogeneous), the gap
+    ``sqrt(d1 d2) - k``, ``E[step(u) step(v)]`` (absolute) and the log-unit of the first
+    three. The angle comes from the gap (``1 - rho = g / sqrt(q1 q2)``), never from
+    ``arccos(rho)``, so it is exact at ``rho = 1`` and accurate near it."""
+    n = jnp.sqrt(q1 * q2)
+    pos = n > 0
+    u = jnp.clip(jnp.where(pos, g / jnp.where(pos, n, 1.0), 1.0), 0.0, 2.0)  # 1 - rho
+    angle = _angle(u)
+    sin = _safe_sqrt(u * (2.0 - u))
+    k = n * (sin + (jnp.pi - angle) * (1.0 - u)) / (2 * jnp.pi)
+    gap = n * ((jnp.pi - angle) * u + _t_minus_sin(angle, sin)) / (2 * jnp.pi)
+    kdot = (jnp.pi - angle) / (2 * jnp.pi)
+    return k, q1 / 2, q2 / 2, gap, kdot, log_s
 
 
-def _erf_expectations(q1, q2, c):
-    """E[erf(u) erf(v)], E[erf'(u) erf'(v)] and the diagonals (Williams, 1997)."""
-    a1, a2 = 1 + 2 * q1, 1 + 2 * q2
-    denom = jnp.sqrt(a1[:, None] * a2[None, :])
-    k = 2 / jnp.pi * _arcsin(jnp.clip(2 * c / denom, -1.0, 1.0))
-    kdot = 4 / jnp.pi / jnp.sqrt(jnp.maximum(a1[:, None] * a2[None, :] - 4 * c**2, 1e-30))
-    d1 = 2 / jnp.pi * _arcsin(2 * q1 / a1)
-    d2 = 2 / jnp.pi * _arcsin(2 * q2 / a2)
-    return k, kdot, d1, d2
+def _erf_expectations(q1, q2, c, g, log_s):
+    """erf (Williams, 1997): ``E[erf(u) erf(v)] = 2/pi arcsin(2c / sqrt((1+2q1)(1+2q2)))``,
+    ``E[erf'(u) erf'(v)] = 4/pi / sqrt((1+2q1)(1+2q2) - 4c^2)``, in absolute units.
+
+    Written with ``(1+2q1)(1+2q2) - 4c^2 = S + 4 g (n + c)`` (``S = 1 + 2q1 + 2q2``,
+    ``n = sqrt(q1 q2)``) and ``arcsin(z) = arctan2(z, sqrt(1 - z^2))``, everything divided by
+    ``r^2``, ``r = max(1, exp(log_s))``: no ``1 - z^2`` cancellation, no overflow for large
+    inputs or ``w_std``, and the diagonal is exactly ``2/pi arcsin(2q / (1 + 2q))``.
+
+    The new gap ``sqrt(d1 d2) - k`` is the sum of ``d_m - k`` (``d_m`` the value at ``c = n``),
+    ``2/pi arcsin(2 g (n + c) / (n sqrt(D) + c sqrt(S)))`` by the arcsine subtraction
+    formula (no cancellation for ``c >= 0``), and ``sqrt(d1 d2) - d_m``, which only depends on
+    the ratio of the variances and is even in ``delta = log(q1 / q2) / 2``: for small
+    ``delta``, where it would cancel, it is the series ``A delta^2 + B delta^4`` fitted to its
+    values at two reference ratios."""
+    shrink = jnp.exp(jnp.minimum(log_s, 0.0))  # values / r
+    eps = jnp.exp(-jnp.maximum(log_s, 0.0))  # 1 / r
+    q1s, q2s, cs, gs = q1 * shrink, q2 * shrink, c * shrink, g * shrink
+    two_pi = 2 / jnp.pi
+
+    def diag(q):  # 2/pi arcsin(2q / (1 + 2q)), scaled
+        return two_pi * jnp.arctan2(2 * q, _safe_sqrt(eps * eps + 2 * eps * (q + q)))
+
+    def mixed(a, b):  # d_m: 2/pi arcsin(2 sqrt(ab) / sqrt((1 + 2a)(1 + 2b))), scaled
+        return two_pi * jnp.arctan2(2 * jnp.sqrt(a * b), _safe_sqrt(
+            eps * eps + 2 * eps * (a + b)))
+
+    n = jnp.sqrt(q1s * q2s)
+    ss = eps * eps + 2 * eps * (q1s + q2s)
+    dd = ss + 4 * gs * (n + cs)
+    root = _safe_sqrt(dd)
+    k = two_pi * jnp.arctan2(2 * cs, root)
+    kdot = jnp.where(dd > 0, 4 / jnp.pi * eps / jnp.where(dd > 0, root, 1.0), 0.0)
+    d1, d2 = diag(q1s), diag(q2s)
+    dm = mixed(q1s, q2s)
+    den = n * root + cs * _safe_sqrt(ss)
+    ratio = jnp.where(den > 0, 2 * gs * (n + cs) / jnp.where(den > 0, den, 1.0), 0.0)
+    part2 = jnp.where(cs >= 0, two_pi * jnp.arcsin(jnp.clip(ratio, 0.0, 1.0)), dm - k)
+    # sqrt(d1 d2) - d_m, quadratic in delta near 0 (direct evaluation there cancels)
+    pos = (q1s > 0) & (q2s > 0)
+    delta = jnp.where(pos, 0.5 * jnp.log(jnp.where(pos, q1s / jnp.where(pos, q2s, 1.0), 1.0)),
+                      0.0)
+    def split(dl):  # sqrt(d1 d2) - d_m for variances n e^dl, n e^-dl
+        qa, qb = n * jnp.exp(dl), n * jnp.exp(-dl)
+        return jnp.sqrt(jnp.maximum(diag(qa) * diag(qb), 0.0)) - mixed(qa, qb)
+
+    # an even function of delta: A delta^2 + B delta^4 fitted at ref and 2 ref, where the direct
+    # evaluation is still accurate (ref balances the cancellation error eps / ref^2 against the
+    # truncation error ref^4: about 1e-5 relative in float32, 3e-11 in float64)
+    ref_d = 0.06 if q1s.dtype == jnp.float32 else 2e-3
+    h1, h2 = split(ref_d), split(2 * ref_d)
+    b4 = (h2 - 4 * h1) / 12
+    z = (delta / ref_d) ** 2
+    direct = jnp.sqrt(jnp.maximum(d1 * d2, 0.0)) - dm
+    part1 = jnp.where(jnp.abs(delta) < ref_d, (h1 - b4) * z + b4 * z * z, direct)
+    gap = jnp.maximum(part1 + part2, 0.0)
+    return k, d1, d2, gap, kdot, jnp.zeros_like(log_s)
+
+
+def _relu_diag_kdot(q, log_s):
+    """``E[step(u)^2] = 1/2`` (``1/4`` for a zero variance, as the matrix formula gives)."""
+    return jnp.where(q > 0, 0.5, 0.25)
+
+
+def _erf_diag_kdot(q, log_s):
+    """``E[erf'(u)^2] = 4/pi / sqrt(1 + 4q)``, in the scaled form of
+    :func:`_erf_expectations`."""
+    qs = q * jnp.exp(jnp.minimum(log_s, 0.0))
+    eps = jnp.exp(-jnp.maximum(log_s, 0.0))
+    dd = eps * eps + 2 * eps * (qs + qs)
+    return jnp.where(dd > 0, 4 / jnp.pi * eps / jnp.sqrt(jnp.where(dd > 0, dd, 1.0)), 0.0)
 
 
 _EXPECTATIONS = {"relu": _relu_expectations, "erf": _erf_expectations}
+_DIAG_KDOT = {"relu": _relu_diag_kdot, "erf": _erf_diag_kdot}
 
 
-@partial(jax.jit, static_argnames=("depth", "activation"))
-def _nngp_ntk(x1, x2, depth, activation, w_std, b_std):
+def _mix(log_a, log_b):
+    """``(alpha, beta, log_m)`` with ``alpha = exp(log_a - log_m)``, ``beta = exp(log_b -
+    log_m)``, ``log_m = max(log_a, log_b)``: a sum ``e^log_a X + e^log_b`` in units
+    ``e^log_m``."""
+    log_m = jnp.maximum(log_a, log_b)
+    log_m = jnp.where(jnp.isfinite(log_m), log_m, 0.0)
+    return jnp.exp(log_a - log_m), jnp.exp(log_b - log_m), log_m
+
+
+def _affine(a1, a2, k, gap, alpha, beta):
+    """``q' = alpha d + beta``, ``c' = alpha k + beta`` and their gap
+    ``sqrt(q1' q2') - c'``, written without cancellation:
+    ``alpha (sqrt(d1 d2) - k) + beta (sqrt(a1) - sqrt(a2))^2 / (sqrt(q1' q2') + sqrt(a1 a2) +
+    beta)`` with ``a = alpha d``."""
+    a1, a2 = alpha * a1, alpha * a2
+    q1, q2 = a1 + beta, a2 + beta
+    c = alpha * k + beta
+    s1, s2 = _safe_sqrt(a1), _safe_sqrt(a2)
+    den = jnp.sqrt(q1 * q2) + s1 * s2 + beta
+    extra = jnp.where(den > 0, beta * (s1 - s2) ** 2 / jnp.where(den > 0, den, 1.0), 0.0)
+    return q1, q2, c, alpha * gap + extra
+
+
+def _renormalise(q1, q2, c, g, log_m):
+    m = jnp.maximum(jnp.max(q1), jnp.max(q2))
+    m = jnp.where(m > 0, m, 1.0)
+    return q1 / m, q2 / m, c / m, g / m, log_m + jnp.log(m)
+
+
+def _recursion(x1, x2, depth, activation, w_std, b_std, square=False, frozen=0):
+    """The recursion in normalised form: returns ``(S, log_s, T, log_t)`` with
+    ``nngp = S exp(log_s)`` and ``ntk = T exp(log_t)``; the largest diagonal entry of ``S``
+    and ``T`` is 1, so no layer can overflow or underflow whatever the depth or scales."""
     d = x1.shape[1]
-    w2, b2 = w_std**2, b_std**2
-    q1 = w2 * jnp.sum(x1**2, 1) / d + b2
-    q2 = w2 * jnp.sum(x2**2, 1) / d + b2
-    sigma = w2 * (x1 @ x2.T) / d + b2
+    log_w2 = jnp.log(w_std**2)
+    log_b2 = _safe_log(b_std**2)
+    # first layer, from unit-free inputs: x = nu * xh with nu the largest row norm
+    r1, r2 = jnp.sum(x1**2, 1), jnp.sum(x2**2, 1)
+    nu2 = jnp.maximum(jnp.max(r1), jnp.max(r2))
+    nu2 = jnp.where(nu2 > 0, nu2, 1.0)
+    h1, h2 = _safe_sqrt(r1 / nu2), _safe_sqrt(r2 / nu2)
+    u1 = jnp.where(h1[:, None] > 0, x1 / jnp.sqrt(nu2) / jnp.where(h1 > 0, h1, 1.0)[:, None], 0)
+    u2 = jnp.where(h2[:, None] > 0, x2 / jnp.sqrt(nu2) / jnp.where(h2 > 0, h2, 1.0)[:, None], 0)
+    cos = u1 @ u2.T
+    # |h1||h2| - xh1.xh2 = |h1||h2| |u1 - u2|^2 / 2, by differences (exact 0 on the diagonal)
+    dist2 = jnp.sum((u1[:, None, :] - u2[None, :, :]) ** 2, axis=-1)
+    hh = h1[:, None] * h2[None, :]
+    alpha, beta, log_m = _mix(log_w2 + jnp.log(nu2) - jnp.log(d), log_b2)
+    q1, q2, c, g = _affine((h1**2)[:, None], (h2**2)[None, :], hh * cos, hh * dist2 / 2,
+                           alpha, beta)
+    q1, q2, c, g, log_s = _renormalise(q1[:, 0], q2[0, :], c, g, log_m)
+    expectations = _EXPECTATIONS[activation]
+    diag_kdot = _DIAG_KDOT[activation]
 
-    def layer(_, state):
-        q1, q2, sigma, theta = state
-        k, kdot, d1, d2 = _EXPECTATIONS[activation](q1, q2, sigma)
-        sigma = w2 * k + b2
-        return w2 * d1 + b2, w2 * d2 + b2, sigma, sigma + theta * (w2 * kdot)
+    def layer(i, state):
+        q1, q2, c, g, log_s, t, t1, t2, log_t = state
+        k, d1, d2, gap, kdot, log_k = expectations(q1[:, None], q2[None, :], c, g, log_s)
+        # diagonal terms of the NTK: the same expectations at (q, q, q, 0)
+        kdot1 = diag_kdot(q1, log_s)
+        kdot2 = diag_kdot(q2, log_s)
+        alpha, beta, log_m = _mix(log_w2 + log_k, log_b2)
+        q1n, q2n, c, g = _affine(d1, d2, k, gap, alpha, beta)
+        q1, q2, c, g, log_s = _renormalise(q1n[:, 0], q2n[0, :], c, g, log_m)
+        # Theta' = Sigma' + Theta * w2 kdot, in units exp(log_t')
+        a_s, a_t, log_n = _mix(log_s, log_t + log_w2)
+        a_s = jnp.where(i + 2 > frozen, a_s, 0.0)  # layer i + 2 trained (Arora et al., 2020)
+        t = a_s * c + a_t * t * kdot
+        t1 = a_s * q1 + a_t * t1 * kdot1
+        t2 = a_s * q2 + a_t * t2 * kdot2
+        m = jnp.maximum(jnp.max(t1), jnp.max(t2))
+        m = jnp.where(m > 0, m, 1.0)
+        return q1, q2, c, g, log_s, t / m, t1 / m, t2 / m, log_n + jnp.log(m)
 
     # a loop, not unrolled: unrolled, XLA fuses each layer into the next and recomputes it there,
     # so the cost grew quadratically with depth
-    _, _, sigma, theta = jax.lax.fori_loop(0, depth, layer, (q1, q2, sigma, sigma))
-    return sigma, theta
+    trained = frozen < 1  # layer 1 enters the NTK only if it is trained
+    state = (q1, q2, c, g, log_s, jnp.where(trained, c, 0.0), jnp.where(trained, q1, 0.0),
+             jnp.where(trained, q2, 0.0), log_s)
+    q1, _, c, _, log_s, t, t1, _, log_t = jax.lax.fori_loop(0, depth, layer, state)
+    if square:  # the diagonal exactly as the recursion of the variances says
+        idx = jnp.arange(x1.shape[0])
+        c = c.at[idx, idx].set(q1)
+        t = t.at[idx, idx].set(t1)
+    return c, log_s, t, log_t
+
+
+# depth static: the loop becomes a scan, which jax.grad can differentiate
+_nngp_ntk = jax.jit(_recursion, static_argnames=("depth", "activation", "square"))
+# depth traced: one compilation serves every depth (concrete inputs only: no reverse mode)
+_nngp_ntk_any_depth = jax.jit(_recursion, static_argnames=("activation", "square"))
+
+
+def _bucket(n: int) -> int:
+    """Rows padded to one of four sizes per octave (at most 25% more): kernels of many
+    different sizes share a few compilations."""
+    if n <= 16:
+        return 16
+    step = 2 ** (n.bit_length() - 3)
+    return -(-n // step) * step
+
+
+def _padded(x: jax.Array, n: int) -> jax.Array:
+    """``x`` with copies of its first row appended up to ``n`` rows (they change no maximum
+    the recursion normalises by)."""
+    return jnp.concatenate([x, jnp.repeat(x[:1], n - x.shape[0], axis=0)]) if n > x.shape[0] \
+        else x
+
+
+def _scaled(m: jax.Array, log_scale: jax.Array, what: str, depth: int) -> jax.Array:
+    """``m * exp(log_scale)``, refusing (for concrete values) a result outside the float
+    range instead of returning inf or an all-zero matrix."""
+    if not _checks.is_traced(m, log_scale):
+        top = float(jnp.max(jnp.abs(m)))
+        log_top = float(log_scale) + (np.log(top) if top > 0 else -np.inf)
+        dt = np.dtype(m.dtype)
+        info = np.finfo(dt)
+        if top > 0 and log_top > np.log(float(info.max)):
+            raise ValueError(
+                f"the {what} at depth {depth} is about 10^{log_top / np.log(10):.0f}, beyond the "
+                f"largest {dt} ({float(info.max):.1e}): lower w_std or depth, or call "
+                "ntkbook.backend.enable_x64()"
+            )
+        if top > 0 and log_top < np.log(float(info.tiny)):
+            raise ValueError(
+                f"the {what} at depth {depth} is about 10^{log_top / np.log(10):.0f}, below the "
+                f"smallest normal {dt} ({float(info.tiny):.1e}): raise w_std (sqrt(2) keeps a "
+                "ReLU network's scale), lower depth, or call ntkbook.backend.enable_x64()"
+            )
+    return m * jnp.exp(log_scale)
 
 
 def nngp_ntk(
@@ -120,13 +340,39 @@ def nngp_ntk(
 
     Returns:
         ``(nngp, ntk)``, each of shape ``(n1, n2)``.
+
+    Accuracy: the recursion runs in normalised units with a separate log-scale, and the angle
+    between two inputs comes from the gap ``sqrt(q1 q2) - c`` (never ``arccos`` of a rounded
+    correlation), so results are accurate to a few units of float rounding per layer at any
+    depth (float32 near 1e-7 relative for shallow kernels; deep erf networks with
+    ``w_std^2 E[erf'^2] > 1`` amplify any input rounding, the problem's own conditioning), the
+    diagonal is exactly the variance recursion, and ``jax.grad`` (in ``x1``, ``x2``, ``w_std``,
+    ``b_std``) is finite everywhere, the diagonal included. A kernel whose values lie outside
+    the float range (e.g. ReLU with ``w_std = 1`` at depth 200 in float32: ``2^-200``) is
+    refused with a ``ValueError`` instead of returning zeros or ``inf``.
     """
-    depth = _checks.integer(depth, "depth", 0)
+    depth = _checks.integer(depth, "depth", 0, _checks.MAX_DEPTH)
+    return _kernels(x1, x2, depth, activation, w_std, b_std, 0)
+
+
+def _kernels(x1, x2, depth, activation, w_std, b_std, frozen):
+    """Checked inputs through the recursion (padded to a size bucket for concrete input)."""
     activation = _checks.choice(activation, "activation", ACTIVATIONS)
-    w_std = _checks.positive(w_std, "w_std")
-    b_std = _checks.positive(b_std, "b_std", strict=False)
+    w_std = _checks.positive(w_std, "w_std", squared=True, traced_ok=True)
+    b_std = _checks.positive(b_std, "b_std", strict=False, squared=True, traced_ok=True)
     a, b = _checks.pair(x1, x2)
-    return _nngp_ntk(a, b, depth, activation, w_std, b_std)
+    square = x2 is None
+    if _checks.is_traced(a, b, w_std, b_std):
+        s, log_s, t, log_t = _nngp_ntk(a, b, depth, activation, w_std, b_std, square=square,
+                                       frozen=frozen)
+    else:
+        n1, n2 = a.shape[0], b.shape[0]
+        pa = _padded(a, _bucket(n1))
+        pb = pa if square else _padded(b, _bucket(n2))
+        s, log_s, t, log_t = _nngp_ntk_any_depth(pa, pb, depth, activation, w_std, b_std,
+                                                 square=square, frozen=frozen)
+        s, t = s[:n1, :n2], t[:n1, :n2]
+    return _scaled(s, log_s, "NNGP", depth), _scaled(t, log_t, "NTK", depth)
 
 
 def h_infinity(x1: Any, x2: Any | None = None) -> jax.Array:
@@ -157,26 +403,6 @@ def _h_infinity(a, b, same):
 # --- NTK with frozen first layers (Arora et al., 2020) ------------------------------------------
 
 
-@partial(jax.jit, static_argnames=("activation",))  # depth traced: one compile per shape
-def _ntk_frozen(x1, x2, depth, frozen, activation, w_std, b_std):
-    d = x1.shape[1]
-    w2, b2 = w_std**2, b_std**2
-    q1 = w2 * jnp.sum(x1**2, 1) / d + b2
-    q2 = w2 * jnp.sum(x2**2, 1) / d + b2
-    sigma = w2 * (x1 @ x2.T) / d + b2
-    theta = jnp.where(frozen < 1, sigma, 0.0)  # layer 1 contributes only if it is trained
-
-    def layer(i, state):  # computes layer l = i + 2 from layer i + 1
-        q1, q2, sigma, theta = state
-        k, kdot, d1, d2 = _EXPECTATIONS[activation](q1, q2, sigma)
-        sigma = w2 * k + b2
-        theta = theta * (w2 * kdot) + jnp.where(i + 2 > frozen, sigma, 0.0)
-        return w2 * d1 + b2, w2 * d2 + b2, sigma, theta
-
-    _, _, _, theta = jax.lax.fori_loop(0, depth, layer, (q1, q2, sigma, theta))
-    return theta
-
-
 def ntk_frozen(
     x1: Any,
     x2: Any | None = None,
@@ -204,13 +430,9 @@ def ntk_frozen(
     Returns:
         The NTK, shape ``(n1, n2)``.
     """
-    depth = _checks.integer(depth, "depth", 0)
+    depth = _checks.integer(depth, "depth", 0, _checks.MAX_DEPTH)
     frozen = _checks.integer(frozen, "frozen", 0)
     if frozen > depth:
         raise ValueError(f"frozen must be <= depth ({depth}): the output layer is always "
                          f"trained, got {frozen}")
-    activation = _checks.choice(activation, "activation", ACTIVATIONS)
-    w_std = _checks.positive(w_std, "w_std")
-    b_std = _checks.positive(b_std, "b_std", strict=False)
-    a, b = _checks.pair(x1, x2)
-    return _ntk_frozen(a, b, depth, frozen, activation, w_std, b_std)
+    return _kernels(x1, x2, depth, activation, w_std, b_std, frozen)[1]

@@ -14,14 +14,25 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ntkbook import _checks
+
+
+def _finite_result(out: jax.Array, what: str) -> jax.Array:
+    """Refuse (for concrete values) a result that overflowed the compute dtype."""
+    if not _checks.is_traced(out) and not bool(jnp.all(jnp.isfinite(out))):
+        raise ValueError(
+            f"{what} overflows {out.dtype} (the result holds inf or NaN): rescale the inputs "
+            "or call ntkbook.backend.enable_x64()"
+        )
+    return out
 
 
 def linear(x1: Any, x2: Any | None = None) -> jax.Array:
     """Linear kernel ``x1 . x2``; shape ``(n1, n2)``."""
     a, b = _checks.pair(x1, x2)
-    return a @ b.T
+    return _finite_result(a @ b.T, "linear(x1, x2)")
 
 
 def polynomial(x1: Any, x2: Any | None = None, degree: int = 2, c: float = 0.0) -> jax.Array:
@@ -29,28 +40,53 @@ def polynomial(x1: Any, x2: Any | None = None, degree: int = 2, c: float = 0.0) 
 
     ``degree`` is an integer >= 0 and ``c >= 0`` (so that the kernel is positive semi-definite).
     """
-    degree = _checks.integer(degree, "degree", 0)
-    c = _checks.positive(c, "c", strict=False)
+    degree = _checks.integer(degree, "degree", 0, 10**6)
+    c = _checks.positive(c, "c", strict=False, traced_ok=True)
     a, b = _checks.pair(x1, x2)
-    return (a @ b.T + c) ** degree
+    return _finite_result((a @ b.T + c) ** degree, "polynomial(x1, x2)")
 
 
 @jax.jit
 def _sq_dists(a: jax.Array, b: jax.Array) -> jax.Array:
-    d2 = jnp.sum(a**2, 1)[:, None] + jnp.sum(b**2, 1)[None, :] - 2 * a @ b.T
-    return jnp.maximum(d2, 0.0)
+    # from the differences, not |a|^2 + |b|^2 - 2 a.b (which cancels catastrophically away from
+    # the origin); XLA fuses the difference, square and sum, so no (n1, n2, d) array is formed
+    return jnp.sum((a[:, None, :] - b[None, :, :]) ** 2, axis=-1)
+
+
+def _centred_pair(x1: Any, x2: Any | None) -> tuple[Any, Any]:
+    """Checked inputs moved (in float64, before any cast to float32) so that their common mean
+    is at the origin: distances are unchanged, and float32 keeps their digits."""
+    a, b = _checks.pair(x1, x2)
+    if _checks.is_traced(a, b):
+        return a, b
+    a64 = np.asarray(x1, dtype=float)
+    b64 = a64 if x2 is None else np.asarray(x2, dtype=float)
+    centre = (a64.sum(0) + (0 if x2 is None else b64.sum(0))) / (
+        a64.shape[0] + (0 if x2 is None else b64.shape[0]))
+    a = jnp.asarray(a64 - centre)
+    return (a, a) if x2 is None else (a, jnp.asarray(b64 - centre))
 
 
 def squared_distances(x1: Any, x2: Any | None = None) -> jax.Array:
-    """Squared Euclidean distances ``|x1[i] - x2[j]|^2``; shape ``(n1, n2)``."""
-    a, b = _checks.pair(x1, x2)
-    return _sq_dists(a, b)
+    """Squared Euclidean distances ``|x1[i] - x2[j]|^2``; shape ``(n1, n2)``.
+
+    Computed from the coordinate differences of the inputs centred at their mean, so the
+    relative error is a few float epsilons wherever the points are, e.g. near ``1000`` with
+    distances ``0.01`` (the expansion ``|a|^2 + |b|^2 - 2 a.b`` would lose every digit).
+    """
+    a, b = _centred_pair(x1, x2)
+    return _finite_result(_sq_dists(a, b), "squared_distances(x1, x2)")
 
 
 def gaussian(x1: Any, x2: Any | None = None, bandwidth: float = 1.0) -> jax.Array:
-    """Gaussian (RBF) kernel ``exp(-|x1 - x2|^2 / (2 bandwidth^2))``; shape ``(n1, n2)``."""
-    bandwidth = _checks.positive(bandwidth, "bandwidth")
-    return jnp.exp(-squared_distances(x1, x2) / (2 * bandwidth**2))
+    """Gaussian (RBF) kernel ``exp(-|x1 - x2|^2 / (2 bandwidth^2))``; shape ``(n1, n2)``.
+
+    Accurate to float rounding of the *differences* ``x1[i] - x2[j]`` (see
+    :func:`squared_distances`); ``bandwidth`` may be a traced scalar (``jax.grad`` in it).
+    """
+    bandwidth = _checks.positive(bandwidth, "bandwidth", squared=True, traced_ok=True)
+    a, b = _centred_pair(x1, x2)
+    return jnp.exp(-_sq_dists(a, b) / (2 * bandwidth**2))
 
 
 def _monomial_exponents(d: int, degree: int, with_constant: bool) -> list[tuple[int, ...]]:
@@ -71,20 +107,28 @@ def polynomial_features(x: Any, degree: int = 2, c: float = 0.0) -> jax.Array:
     For ``d = 2, degree = 2, c = 0`` this is ``(x1^2, sqrt(2) x1 x2, x2^2)``.
     Shape ``(n, C(d + degree, degree))`` if ``c > 0``, ``(n, C(d + degree - 1, degree))`` if not.
     """
-    degree = _checks.integer(degree, "degree", 0)
+    degree = _checks.integer(degree, "degree", 0, 10**4)
     c = _checks.positive(c, "c", strict=False)
     x = _checks.matrix(x, "x")
-    exps = _monomial_exponents(x.shape[1], degree, with_constant=c > 0)
+    n, d = x.shape
+    n_feat = math.comb(d + degree, degree) if c > 0 else math.comb(d + degree - 1, degree)
+    _checks.size(n * n_feat * d, "polynomial_features(x, degree)", "monomial entries")
+    exps = _monomial_exponents(d, degree, with_constant=c > 0)
     alpha = jnp.asarray(exps, dtype=x.dtype)  # (D, d)
     coef = []
     for e in exps:
         j = degree - sum(e)
-        multinom = math.factorial(degree) / (
-            math.prod(math.factorial(a) for a in e) * math.factorial(j)
-        )
-        coef.append(math.sqrt(multinom * c**j))
+        try:
+            multinom = math.factorial(degree) / (
+                math.prod(math.factorial(a) for a in e) * math.factorial(j)
+            )
+            coef.append(math.sqrt(multinom * c**j))
+        except OverflowError:  # huge c**j or coefficient: in logs (the result is then checked)
+            log = math.lgamma(degree + 1) - sum(math.lgamma(a + 1) for a in e) - math.lgamma(j + 1)
+            coef.append(math.exp(min(0.5 * (log + j * math.log(c)), 800.0)))
     monomials = jnp.prod(x[:, None, :] ** alpha[None, :, :], axis=2)  # (n, D)
-    return monomials * jnp.asarray(coef, dtype=x.dtype)
+    return _finite_result(monomials * jnp.asarray(coef, dtype=x.dtype),
+                          "polynomial_features(x, degree, c)")
 
 
 def random_fourier_features(
@@ -98,9 +142,11 @@ def random_fourier_features(
     Shape ``(n, n_features)``.
     """
     n_features = _checks.integer(n_features, "n_features", 1)
-    bandwidth = _checks.positive(bandwidth, "bandwidth")
+    bandwidth = _checks.positive(bandwidth, "bandwidth", traced_ok=True)
     x = _checks.matrix(x, "x")
+    _checks.size(max(x.shape[0], x.shape[1]) * n_features, "random_fourier_features", "entries")
     k_w, k_b = jax.random.split(_checks.key(key))
     w = jax.random.normal(k_w, (x.shape[1], n_features), dtype=x.dtype)
     b = jax.random.uniform(k_b, (n_features,), dtype=x.dtype, maxval=2 * jnp.pi)
-    return jnp.sqrt(2.0 / n_features) * jnp.cos(x @ w / bandwidth + b)
+    return _finite_result(jnp.sqrt(2.0 / n_features) * jnp.cos(x @ w / bandwidth + b),
+                          "random_fourier_features(x / bandwidth)")

@@ -79,13 +79,19 @@ def init_many(net: Any, seeds: Sequence[int]) -> Any:
     nets = list(net) if many else [net]
     if not nets or not all(isinstance(n, MLP) for n in nets):
         raise ValueError("net must be an ntkbook.nets.MLP or a non-empty list of them")
-    arr = np.asarray(seeds)
+    try:
+        arr = np.asarray(list(seeds) if isinstance(seeds, range) else seeds)
+    except Exception:
+        arr = np.zeros(0)
     if arr.ndim != 1 or arr.size == 0 or not np.issubdtype(arr.dtype, np.integer) \
-            or np.any(arr < 0):
-        raise ValueError(f"seeds must be a non-empty list of integers >= 0, got {seeds!r}")
+            or np.any(arr < 0) or np.any(arr >= _checks.SEED_LIMIT):
+        raise ValueError(
+            f"seeds must be a non-empty list of integers in [0, 2**32) (larger seeds would "
+            f"alias smaller ones), got {seeds!r:.60}")
     n_max = max(n.n_params for n in nets)
+    _checks.size(n_max * arr.size, "init_many (parameters x seeds)", "entries")
     draw = jax.jit(jax.vmap(lambda s: jax.random.normal(jax.random.PRNGKey(s), (n_max,))))
-    z = np.asarray(draw(jnp.asarray(arr, dtype=jnp.uint32)))  # (B, n_max)
+    z = np.asarray(draw(jnp.asarray(arr.astype(np.uint32))))  # (B, n_max)
     out = []
     for n in nets:
         params, pos = [], 0
@@ -283,8 +289,8 @@ def train_many(
     lin_flags = _as_list(linearized, len(fs), "linearized", bool)
     ntk_flags = _as_list(record_ntk, len(fs), "record_ntk", bool)
     lr = _checks.positive(lr, "lr")
-    steps = _checks.integer(steps, "steps", 0)
-    record_every = _checks.integer(record_every, "record_every", 1)
+    steps = _checks.integer(steps, "steps", 0, _checks.MAX_STEPS)
+    record_every = _checks.integer(record_every, "record_every", 1, _checks.MAX_STEPS)
     if steps % record_every:
         raise ValueError(f"steps ({steps}) must be a multiple of record_every ({record_every})")
     if x_test is not None:
@@ -370,6 +376,13 @@ def lazy_ratios(
     args = [(p, aa) for p, (aa, _) in zip(ps, alphas)]
     outs = jax.device_get(jax.jit(lambda a: [fn(*arg) for fn, arg in zip(fns, a)])(args))
     outs = [LazyRatio(*o) for o in outs]
+    for i, o in enumerate(outs):
+        zero = np.flatnonzero(np.asarray(o.jacobian_norm) == 0)
+        if zero.size:
+            where = f"model {i}, " if many else ""
+            raise ValueError(
+                f"params0: the Jacobian of f is zero at {where}initialisation(s) "
+                f"{zero.tolist()[:10]}, so the lazy ratio kappa is undefined there")
     return outs if many else outs[0]
 
 

@@ -17,10 +17,10 @@ from ntkbook.dynamics import eigh_desc
 
 
 def _test_train(k_test_train: Any, n: int) -> jax.Array:
-    k = _checks.finite_array(k_test_train, "k_test_train")
+    k = _checks.array(k_test_train, "k_test_train")
     if k.ndim != 2 or k.shape[1] != n:
-        raise ValueError(f"k_test_train must have shape (m, {n}), got {k.shape}")
-    return jnp.asarray(k)
+        raise ValueError(f"k_test_train must have shape (m, {n}), got {tuple(k.shape)}")
+    return k
 
 
 def nadaraya_watson(k_test_train: Any, y: Any) -> jax.Array:
@@ -45,18 +45,23 @@ def nadaraya_watson(k_test_train: Any, y: Any) -> jax.Array:
 
 
 def _solve_psd(k: jax.Array, rhs: jax.Array, ridge: float, name: str) -> jax.Array:
+    """``(k + ridge I)^{-1} rhs`` by Cholesky; a matrix that is not numerically positive
+    definite is refused (for concrete values; traced ones give NaN there instead)."""
     a = k + ridge * jnp.eye(k.shape[0], dtype=k.dtype)
     chol = jnp.linalg.cholesky(a)
-    if not bool(jnp.all(jnp.isfinite(chol))):
+    if not _checks.is_traced(chol) and not bool(jnp.all(jnp.isfinite(chol))):
         raise ValueError(f"{name} + ridge * I must be positive definite (try a ridge > 0)")
-    return jax.scipy.linalg.cho_solve((chol, True), rhs)
+    out = jax.scipy.linalg.cho_solve((chol, True), rhs)
+    if not _checks.is_traced(out) and not bool(jnp.all(jnp.isfinite(out))):
+        raise ValueError(f"{name} + ridge * I is too ill-conditioned to solve (try a larger ridge)")
+    return out
 
 
 def kernel_ridge_coefficients(k_train: Any, y: Any, ridge: float) -> jax.Array:
     """Dual coefficients ``alpha = (K + ridge I)^{-1} y``; shape like ``y``."""
     k = _checks.square_symmetric(k_train, "k_train", psd=True)
     y = _checks.targets(y, k.shape[0], "k_train")
-    ridge = _checks.positive(ridge, "ridge", strict=False)
+    ridge = _checks.positive(ridge, "ridge", strict=False, traced_ok=True)
     return _solve_psd(k, y, ridge, "k_train")
 
 
@@ -123,16 +128,21 @@ def kernel_pca_fit(k: Any, n_components: int) -> KernelPCA:
 
     Eigenvector signs are fixed so that each one's largest-magnitude entry is positive.
     """
+    eps = _checks.eps_of(k)
     k = _checks.square_symmetric(k, "K", psd=True)
     n_components = _checks.integer(n_components, "n_components", 1)
     if n_components > k.shape[0]:
         raise ValueError(f"n_components must be <= n = {k.shape[0]}, got {n_components}")
     lam, v = eigh_desc(center_kernel(k))
-    lam, v = lam[:n_components], v[:, :n_components]
-    if float(lam[-1]) <= float(lam[0]) * 1e-12:
+    # numerical rank of HKH: eigenvalues above n * eps * lam_max (eps of K's float type and of
+    # the computation) are signal; below that they are round-off directions
+    rank = int(jnp.sum(lam > lam[0] * k.shape[0] * eps)) if float(lam[0]) > 0 else 0
+    if n_components > rank:
         raise ValueError(
-            f"n_components={n_components} exceeds the number of directions with positive variance"
+            f"n_components={n_components} exceeds the number of directions with positive "
+            f"variance (the numerical rank of the centred kernel is {rank})"
         )
+    lam, v = lam[:n_components], v[:, :n_components]
     idx = jnp.argmax(jnp.abs(v), axis=0)
     v = v * jnp.sign(v[idx, jnp.arange(v.shape[1])])[None, :]
     return KernelPCA(lam, v, k.mean(0), k.mean())
@@ -161,7 +171,7 @@ def gp_posterior(
     y = _checks.vector(y, "y", k.shape[0], "k_train")
     kx = _test_train(k_test_train, k.shape[0])
     kdiag = _checks.vector(k_test_diag, "k_test_diag", kx.shape[0], "k_test_train")
-    noise = _checks.positive(noise, "noise", strict=False)
+    noise = _checks.positive(noise, "noise", strict=False, traced_ok=True)
     sol = _solve_psd(k, jnp.concatenate([y[:, None], kx.T], axis=1), noise, "k_train")
     mean = kx @ sol[:, 0]
     var = kdiag - jnp.sum(kx * sol[:, 1:].T, axis=1)

@@ -15,12 +15,14 @@ from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.scipy.special import erf
 
 from ntkbook import _checks
 
 Params = list[tuple[jax.Array, jax.Array]]
 PARAMETERIZATIONS = ("ntk", "standard")
+MAX_DEPTH = 1000  # every layer is traced and compiled: deeper networks would not compile
 
 _PHI: dict[str, Callable[[jax.Array], jax.Array]] = {
     "relu": jax.nn.relu,
@@ -49,13 +51,43 @@ class MLP:
     parameterization: str = "ntk"
 
     def __post_init__(self) -> None:
-        _checks.integer(self.in_dim, "in_dim", 1)
-        _checks.integer(self.width, "width", 1)
-        _checks.integer(self.depth, "depth", 0)
+        _checks.integer(self.in_dim, "in_dim", 1, _checks.MAX_PARAMS)
+        _checks.integer(self.width, "width", 1, _checks.MAX_PARAMS)
+        _checks.integer(self.depth, "depth", 0, MAX_DEPTH)
         _checks.choice(self.activation, "activation", tuple(_PHI))
-        _checks.positive(self.w_std, "w_std")
-        _checks.positive(self.b_std, "b_std", strict=False)
+        _checks.positive(self.w_std, "w_std", squared=True)
+        _checks.positive(self.b_std, "b_std", strict=False, squared=True)
         _checks.choice(self.parameterization, "parameterization", PARAMETERIZATIONS)
+        _checks.size(self.n_params, f"MLP(in_dim={self.in_dim}, width={self.width}, "
+                     f"depth={self.depth})", "parameters", _checks.MAX_PARAMS)
+
+    def check_params(self, params: Any, name: str = "params") -> None:
+        """Refuse parameters that do not belong to this architecture: a list of
+        ``depth + 1`` pairs ``(W, b)`` with ``W`` of shape ``(n_in, n_out)`` and ``b`` of shape
+        ``(n_out,)`` for the layer sizes ``[in_dim, width, ..., width, 1]``, real floats.
+        Works on traced parameters too (only shapes and dtypes are looked at)."""
+        sizes = self.sizes
+        arch = f"MLP(in_dim={self.in_dim}, width={self.width}, depth={self.depth})"
+        if not isinstance(params, (list, tuple)) or len(params) != len(sizes) - 1:
+            got = len(params) if isinstance(params, (list, tuple)) else type(params).__name__
+            raise ValueError(
+                f"{name} must be a list of {len(sizes) - 1} (W, b) pairs for {arch}, got {got}"
+            )
+        for i, (layer, n_in, n_out) in enumerate(zip(params, sizes[:-1], sizes[1:])):
+            if not isinstance(layer, (list, tuple)) or len(layer) != 2:
+                raise ValueError(f"{name}[{i}] must be a pair (W, b) for {arch}")
+            w, b = layer
+            for what, leaf, shape in (("W", w, (n_in, n_out)), ("b", b, (n_out,))):
+                got = tuple(leaf.shape if hasattr(leaf, "shape") else np.shape(leaf))
+                if got != shape:
+                    raise ValueError(
+                        f"{name}[{i}] {what} must have shape {shape} for {arch}, got {got} "
+                        "(parameters of another architecture?)"
+                    )
+                dt = _checks.leaf_dtype(leaf)
+                if dt.kind != "f":
+                    raise _checks.InputTypeError(
+                        f"{name}[{i}] {what} must hold real floats, got dtype {dt}")
 
     @property
     def sizes(self) -> list[int]:
@@ -88,6 +120,7 @@ class MLP:
 
         ``inputs[0] = x`` and ``inputs[l] = phi(h^l)``; ``preacts[-1]`` holds the output ``(n, 1)``.
         """
+        self.check_params(params)
         phi = _PHI[self.activation]
         inputs, preacts = [x], []
         for i, ((w, b), (sw, sb)) in enumerate(zip(params, self.layer_scales())):
@@ -133,6 +166,8 @@ def centered(f: Callable, params0: Any, alpha: float = 1.0) -> Callable:
     so that the gradient-flow time scale does not depend on ``alpha``.
     """
     alpha = _checks.positive(alpha, "alpha")
+    if isinstance(f, MLP):
+        f.check_params(params0, "params0")
 
     def f_alpha(params, x):
         return alpha * (f(params, x) - f(params0, x))

@@ -81,7 +81,9 @@ def predicted_loss(eigenvalues: Any, projections: Any, t: Any, lr: float | None 
 
     Args:
         eigenvalues: ``lam`` ``(n,)``, each >= 0. projections: ``p_i = <v_i, y>^2`` ``(n,)``.
-        t: times, scalar or ``(T,)``, each >= 0 (finite when ``lr`` is given).
+        t: times, scalar or ``(T,)``, each >= 0 (finite when ``lr`` is given); at ``t = inf``
+            the directions with numerically zero eigenvalues (``lam <= n eps lam_max``) keep
+            their projection.
         lr: step size of gradient descent, or ``None`` for gradient flow.
 
     Returns:
@@ -93,7 +95,13 @@ def predicted_loss(eigenvalues: Any, projections: Any, t: Any, lr: float | None 
     p = _checks.vector(projections, "projections", lam.shape[0], "eigenvalues")
     t = check_times(t)
     if lr is None:
-        decay = jnp.exp(-2 * lam[None, :] * t[:, None])
+        # exp(-2 lam t); at t = inf 0, except 1 on the numerical null space
+        # (lam <= n eps lam_max, as in ntkbook.dynamics): those directions are never fitted
+        # (not exp(-0 * inf) = NaN)
+        null = lam <= lam.shape[0] * _checks.eps_of(eigenvalues) * jnp.max(lam)
+        inf = jnp.isinf(t)[:, None]
+        finite = jnp.exp(-2 * lam[None, :] * jnp.where(inf, 0.0, t[:, None]))
+        decay = jnp.where(inf, jnp.where(null[None, :], 1.0, 0.0), finite)
         return 0.5 * decay @ p
     lr = _checks.positive(lr, "lr")
     steps = np.asarray(t) / lr
@@ -113,12 +121,13 @@ def circulant_spectrum(K: Any) -> jax.Array:
     eigenvalue of both modes ``cos(k gamma)`` and ``sin(k gamma)`` (one mode for ``k = 0`` and,
     for even ``n``, ``k = n / 2``), so ``K`` has these ``n`` eigenvalues with multiplicity.
     """
+    tol = max(1e-8, 1e3 * _checks.eps_of(K))  # relative; float32 input gets float32 slack
     k = np.asarray(_checks.square_symmetric(K, "K"))
     n = k.shape[0]
-    shifted = np.stack([np.roll(k[0], i) for i in range(n)])
-    if np.max(np.abs(shifted - k)) > 1e-8 * max(np.max(np.abs(k)), 1e-300):
+    idx = (np.arange(n)[None, :] - np.arange(n)[:, None]) % n  # K[i, j] = c[(j - i) mod n]
+    if np.max(np.abs(k[0][idx] - k)) > tol * max(np.max(np.abs(k)), 1e-300):
         raise ValueError("K must be circulant (each row the previous one shifted right by one)")
-    return circulant_eigenvalues(k[0])[: n // 2 + 1]
+    return circulant_eigenvalues(k[0].astype(_checks.input_dtype(K)))[: n // 2 + 1]
 
 
 def fourier_amplitudes(r: Any) -> jax.Array:

@@ -35,11 +35,12 @@ _NEG_TOL = 1e-8  # eigenvalues >= -_NEG_TOL * max|lam| count as round-off of a P
 
 def _spectrum(lam: Any, name: str = "eigenvalues") -> np.ndarray:
     """A 1-D array of finite eigenvalues >= 0 (tiny negatives from round-off clipped to 0)."""
+    tol = max(_NEG_TOL, 100 * _checks.eps_of(lam))  # float32 eigenvalues: float32 round-off
     arr = np.asarray(_checks.vector(lam, name))
     if arr.size == 0:
         raise ValueError(f"{name} must hold at least one value")
     scale = float(np.max(np.abs(arr)))
-    if np.any(arr < -_NEG_TOL * scale):
+    if np.any(arr < -tol * scale):
         raise ValueError(
             f"{name} must be >= 0 (those of a positive semi-definite matrix), "
             f"found {float(arr.min()):.3g}"
@@ -47,9 +48,9 @@ def _spectrum(lam: Any, name: str = "eigenvalues") -> np.ndarray:
     return np.maximum(arr, 0.0)
 
 
-def _null(lam: np.ndarray) -> np.ndarray:
+def _null(lam: np.ndarray, eps: float = float(np.finfo(float).eps)) -> np.ndarray:
     """Numerically zero eigenvalues, ``lam <= n * eps * max(lam)`` (as in ntkbook.dynamics)."""
-    return lam <= lam.size * np.finfo(float).eps * np.max(lam)
+    return lam <= lam.size * eps * np.max(lam)
 
 
 _SINGLE_THREAD_MAX_N = 2048
@@ -96,13 +97,28 @@ def eigendecomposition(K: Any) -> tuple[jax.Array, jax.Array]:
     return jnp.asarray(lam[::-1]), jnp.asarray(v[:, ::-1])
 
 
-def numerical_rank(eigenvalues: Any, rtol: float = 1e-10) -> int:
-    """Number of eigenvalues above ``rtol * max|eigenvalues|`` (``rtol`` in ``(0, 1)``)."""
+def numerical_rank(eigenvalues: Any, rtol: float | None = None) -> int:
+    """Number of eigenvalues above ``rtol * max|eigenvalues|`` (``rtol`` in ``(0, 1)``).
+
+    The default ``rtol = n * eps`` (``eps`` of the eigenvalues' float type: float32
+    eigenvalues carry noise near ``1e-7 * max``) is the usual numerical-rank threshold; an
+    ``rtol`` below ``eps`` cannot tell signal from round-off and is refused.
+    """
+    eps = _checks.eps_of(eigenvalues)
     lam = np.asarray(_checks.vector(eigenvalues, "eigenvalues"))
+    if lam.size == 0:
+        raise ValueError("eigenvalues must hold at least one value")
+    if rtol is None:
+        rtol = min(lam.size * eps, 0.5)
     rtol = _checks.positive(rtol, "rtol")
     if rtol >= 1:
         raise ValueError(f"rtol must be in (0, 1), got {rtol!r}")
-    return int(np.sum(lam > rtol * np.max(np.abs(lam))))
+    if rtol < eps:
+        raise ValueError(
+            f"rtol={rtol:g} is below the resolution of the eigenvalues' float type (eps "
+            f"{eps:.1e}): use rtol >= {eps:.1e} (or float64 eigenvalues)")
+    top = np.max(np.abs(lam))
+    return int(np.sum(lam > rtol * top)) if top > 0 else 0
 
 
 def polynomial_kernel_rank(d: int, degree: int) -> int:
@@ -117,7 +133,8 @@ def polynomial_kernel_rank(d: int, degree: int) -> int:
 def _times(t: Any, name: str, integer: bool = False) -> tuple[np.ndarray, bool]:
     """``t`` as a 1-D float array of values >= 0 and whether it was a scalar."""
     try:
-        arr = None if isinstance(t, (str, bytes)) else np.asarray(t, dtype=float)
+        raw = None if isinstance(t, (str, bytes)) or t is None else np.asarray(t)
+        arr = None if raw is None or raw.dtype.kind not in "fiub" else raw.astype(float)
     except (TypeError, ValueError):
         arr = None
     if arr is None or arr.ndim > 1 or arr.size == 0 or np.any(np.isnan(arr)) or np.any(arr < 0):
@@ -136,7 +153,7 @@ def krr_filter(eigenvalues: Any, ridge: float) -> jax.Array:
     lam = _spectrum(eigenvalues)
     ridge = _checks.positive(ridge, "ridge", strict=False)
     if ridge == 0:
-        return jnp.asarray((~_null(lam)).astype(float))
+        return jnp.asarray((~_null(lam, _checks.eps_of(eigenvalues))).astype(float))
     return jnp.asarray(lam / (lam + ridge))
 
 
@@ -159,6 +176,8 @@ def gd_filter(eigenvalues: Any, lr: float, steps: Any) -> jax.Array:
     lam = _spectrum(eigenvalues)
     lr = _checks.positive(lr, "lr")
     s, scalar = _times(steps, "steps", integer=True)
+    if np.any(s > _checks.MAX_STEPS):
+        raise ValueError(f"steps must be <= {_checks.MAX_STEPS}, got {float(s.max()):g}")
     out = 1.0 - (1.0 - lr * lam)[None, :] ** s[:, None]
     return jnp.asarray(out[0] if scalar else out)
 
@@ -179,7 +198,7 @@ def flow_filter(eigenvalues: Any, t: Any) -> jax.Array:
     ts, scalar = _times(t, "t")
     finite = np.where(np.isinf(ts), 0.0, ts)
     out = -np.expm1(-lam[None, :] * finite[:, None])
-    out[np.isinf(ts), :] = (~_null(lam)).astype(float)
+    out[np.isinf(ts), :] = (~_null(lam, _checks.eps_of(eigenvalues))).astype(float)
     return jnp.asarray(out[0] if scalar else out)
 
 
@@ -271,15 +290,17 @@ def circulant_eigenvalues(first_row: Any) -> jax.Array:
     Returns:
         ``mu`` of shape ``(n,)``, indexed by frequency ``m = 0, ..., n - 1`` (not sorted).
     """
+    eps = _checks.eps_of(first_row)
     c = np.asarray(_checks.vector(first_row, "first_row"))
     n = c.size
     if n == 0:
         raise ValueError("first_row must hold at least one value")
-    if not np.allclose(c[1:], c[1:][::-1], rtol=1e-9, atol=1e-12 * np.max(np.abs(c))):
+    rtol = max(1e-9, 1e3 * eps)  # float32 input: its own rounding
+    if not np.allclose(c[1:], c[1:][::-1], rtol=rtol, atol=rtol * 1e-3 * np.max(np.abs(c))):
         raise ValueError("first_row must be symmetric, c[j] == c[n - j] (a symmetric circulant)")
-    j = np.arange(n)
-    phase = 2 * np.pi * ((np.outer(j, j)) % n) / n  # reduce mod n: exact for large m * j
-    return jnp.asarray(np.cos(phase) @ c)
+    # the DFT by FFT: O(n log n) time and O(n) memory (a cosine matrix would be O(n^2)); the
+    # imaginary part is round-off for a symmetric c
+    return jnp.asarray(np.fft.fft(c).real)
 
 
 class EigenLearning(NamedTuple):

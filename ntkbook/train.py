@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ntkbook import _checks
-from ntkbook.empirical import empirical_ntk
+from ntkbook.empirical import _check_model, empirical_ntk
 from ntkbook.nets import param_norm
 
 
@@ -76,6 +76,20 @@ def _segment_fn(f: Callable, record_every: int, loss_scale: float, lr: float, ha
     return jax.jit(run, static_argnames="n_records"), jax.jit(record)
 
 
+def _step_list(ntk_steps: Any, steps: int, record_every: int) -> np.ndarray:
+    """Sorted unique whole step numbers (floats are refused, not truncated)."""
+    arr = np.atleast_1d(_checks.finite_array(ntk_steps, "ntk_steps")) if np.size(ntk_steps) \
+        else np.zeros(0)
+    raw = np.asarray(ntk_steps).dtype if np.size(ntk_steps) else np.dtype(int)
+    if arr.ndim != 1 or (raw.kind not in "iu" and np.size(ntk_steps)) or np.any(arr < 0) \
+            or np.any(arr > steps) or np.any(arr % record_every):
+        raise ValueError(
+            f"ntk_steps must be integers, multiples of record_every ({record_every}) in "
+            f"[0, {steps}], got {ntk_steps!r:.60}"
+        )
+    return np.unique(arr.astype(int))
+
+
 def train_gd(
     f: Callable,
     params0: Any,
@@ -103,18 +117,15 @@ def train_gd(
     x = _checks.matrix(x, "x")
     y = _checks.vector(y, "y", x.shape[0], "x")
     lr = _checks.positive(lr, "lr")
-    steps = _checks.integer(steps, "steps", 0)
-    record_every = _checks.integer(record_every, "record_every", 1)
+    steps = _checks.integer(steps, "steps", 0, _checks.MAX_STEPS)
+    record_every = _checks.integer(record_every, "record_every", 1, _checks.MAX_STEPS)
     loss_scale = _checks.positive(loss_scale, "loss_scale")
     if steps % record_every:
         raise ValueError(f"steps ({steps}) must be a multiple of record_every ({record_every})")
     if x_test is not None:
         x_test = _checks.matrix(x_test, "x_test", dim=x.shape[1], dim_name="x")
-    ntk_steps = np.unique(np.asarray(ntk_steps, dtype=int))
-    if np.any(ntk_steps < 0) or np.any(ntk_steps > steps) or np.any(ntk_steps % record_every):
-        raise ValueError(
-            f"ntk_steps must be multiples of record_every ({record_every}) in [0, {steps}]"
-        )
+    _check_model(f, params0, x, "x")
+    ntk_steps = _step_list(ntk_steps, steps, record_every)
     run, record = _segment_fn(f, record_every, loss_scale, lr, x_test is not None)
     xt = x if x_test is None else x_test
     recs = [jax.tree_util.tree_map(lambda a: a[None], record(params0, params0, x, y, xt))]

@@ -85,21 +85,28 @@ def test_relu_one_layer_matches_hand_formula_on_the_circle():
     np.testing.assert_allclose(t[0], t_hand, atol=1e-12)
 
 
-def test_float32_arccos_polynomial_against_numpy():
-    # the float32 path replaces XLA's arccos by a polynomial (A&S 4.4.46): check it everywhere
-    r = np.linspace(-1, 1, 200_001)
-    got = np.asarray(infinite._arccos(jax.numpy.asarray(r, jax.numpy.float32)), np.float64)
-    np.testing.assert_allclose(got, np.arccos(np.float32(r).astype(np.float64)), atol=3e-7)
+def test_float32_angle_polynomial_against_numpy():
+    # the float32 path computes arccos(1 - u) from u = 1 - rho with a polynomial (A&S 4.4.46):
+    # check it everywhere, and relative to the angle near u = 0 (where arccos(rho) would lose
+    # half the digits)
+    u = np.concatenate([np.linspace(0, 2, 200_001), np.logspace(-30, -1, 301)])
+    u32 = np.float32(u).astype(np.float64)
+    got = np.asarray(infinite._angle(jax.numpy.asarray(u, jax.numpy.float32)), np.float64)
+    exact = 2 * np.arctan2(np.sqrt(u32), np.sqrt(2 - u32))
+    np.testing.assert_allclose(got, exact, atol=3e-7)
+    small = u32 < 1e-2
+    np.testing.assert_allclose(got[small], exact[small], rtol=1e-6)
 
 
 @pytest.mark.parametrize("activation", ["relu", "erf"])
 def test_float32_kernels_match_float64(activation):
     x = np.random.default_rng(3).normal(size=(40, 4))
     f32 = jax.numpy.float32
-    k32 = infinite._nngp_ntk(jax.numpy.asarray(x, f32), jax.numpy.asarray(x, f32), 4, activation,
-                             1.2, 0.3)
+    s, log_s, t, log_t = infinite._nngp_ntk(jax.numpy.asarray(x, f32), jax.numpy.asarray(x, f32),
+                                            4, activation, 1.2, 0.3)
+    k32 = (s * jax.numpy.exp(log_s), t * jax.numpy.exp(log_t))
     k64 = nngp_ntk(x, None, 4, activation, 1.2, 0.3)
     for a, b in zip(k32, k64):
         assert a.dtype == f32
-        # arccos near rho = 1 amplifies float32 rounding of rho to ~sqrt(eps): 3e-4 relative
-        np.testing.assert_allclose(np.asarray(a, np.float64), b, rtol=0, atol=1e-3 * abs(b).max())
+        # the angle comes from 1 - rho without cancellation: float32 accuracy everywhere
+        np.testing.assert_allclose(np.asarray(a, np.float64), b, rtol=0, atol=1e-5 * abs(b).max())

@@ -187,7 +187,7 @@ def train_ensemble(
         raise ValueError(f"alpha must be a number > 0 or an array of {e} numbers > 0 "
                          f"(one per member), got shape {a.shape}")
     ntk = _checks.choice(ntk, "ntk", NTK_MODES)
-    params0 = jax.vmap(lambda k: mlp_init(net, k))(key_arr)
+    params0 = _ensemble_init_fn(net)(key_arr)  # bit for bit mlp_init's draws, one compilation
     fn = _ensemble_fn(net, record_every, steps // record_every, has_test, ntk)
     out = fn(params0, jnp.asarray(a), lr, x, y, xt)
     return EnsembleResult(
@@ -262,55 +262,3 @@ def _ensemble_init_fn(net: MLP):
     # every layer's random draws in one compiled program (drawn eagerly, each weight shape
     # compiles the random-number generator anew, which costs seconds)
     return jax.jit(jax.vmap(lambda k: mlp_init(net, k)))
-
-
-def train_ensemble_compiled(
-    net: MLP,
-    keys: Any,
-    x: Any,
-    y: Any,
-    lr: float,
-    steps: int,
-    record_every: int = 1,
-    x_test: Any | None = None,
-    alpha: Any = 1.0,
-    ntk: str = "ends",
-) -> EnsembleResult:
-    """:func:`train_ensemble` with the initialisation compiled too: the same arguments and the
-    same result (the random draws are bit for bit those of ``mlp_init``), but the initial
-    parameters of all members come from one jitted call instead of one eager random draw per
-    weight shape, which saves seconds of compilation for the book's small ensembles."""
-    if not isinstance(net, MLP):
-        raise ValueError(f"net must be an ntkbook.nets.MLP, got {type(net).__name__}")
-    key_arr = _check_keys(keys)
-    e = key_arr.shape[0]
-    x = _checks.matrix(x, "x", dim=net.in_dim, dim_name="the network's in_dim")
-    y = _checks.vector(y, "y", x.shape[0], "x")
-    lr = _checks.positive(lr, "lr")
-    steps = _checks.integer(steps, "steps", 0)
-    record_every = _checks.integer(record_every, "record_every", 1)
-    if steps % record_every:
-        raise ValueError(f"steps ({steps}) must be a multiple of record_every ({record_every})")
-    has_test = x_test is not None
-    xt = _checks.matrix(x_test, "x_test", dim=net.in_dim, dim_name="the network's in_dim") \
-        if has_test else x
-    a = _checks.finite_array(alpha, "alpha")
-    if a.ndim == 0:
-        a = np.full(e, float(a))
-    if a.shape != (e,) or np.any(a <= 0):
-        raise ValueError(f"alpha must be a number > 0 or an array of {e} numbers > 0 "
-                         f"(one per member), got shape {a.shape}")
-    ntk = _checks.choice(ntk, "ntk", NTK_MODES)
-    params0 = _ensemble_init_fn(net)(key_arr)
-    fn = _ensemble_fn(net, record_every, steps // record_every, has_test, ntk)
-    out = fn(params0, jnp.asarray(a), lr, x, y, xt)
-    return EnsembleResult(
-        steps=np.arange(0, steps + 1, record_every),
-        alpha=jnp.asarray(a),
-        loss=out["loss"],
-        train=out["train"],
-        test=out["test"] if has_test else None,
-        weight_change=out["weight_change"],
-        ntk=out.get("ntk"),
-        params0=params0,
-    )

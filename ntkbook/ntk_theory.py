@@ -1,7 +1,7 @@
 """The one-hidden-layer NTK on the sphere through dual activations, and the width bounds of
 Du et al. (2019) for the NTK at initialisation.
 
-Network (the convention of chapter 6's one-hidden-layer theorem, no input scaling): for ``x`` on the unit sphere
+Network (Du et al.'s convention, no input scaling): for ``x`` on the unit sphere
 ``S^{d-1}``, ``f(x) = 1/sqrt(m) * sum_r a_r phi(w_r . x)`` with ``a_r, w_r`` standard normal.
 For unit vectors ``u = w . x`` and ``v = w . x'`` are standard normal with correlation
 ``rho = x . x'``, so everything depends on the **dual activation** (Daniely et al., 2016)

@@ -312,6 +312,12 @@ def _scaled(m: jax.Array, log_scale: jax.Array, what: str, depth: int) -> jax.Ar
                 f"largest {dt} ({float(info.max):.1e}): lower w_std or depth, or call "
                 "ntkbook.backend.enable_x64()"
             )
+        # every row's largest entry (an input's own variance, for a square kernel) must stay a
+        # normal float too: rows of small inputs underflow first
+        rows = np.max(np.abs(np.asarray(m, np.float64)), axis=1)
+        low = float(rows[rows > 0].min()) if np.any(rows > 0) else 0.0
+        if low > 0:
+            log_top = min(log_top, float(log_scale) + np.log(low))
         if top > 0 and log_top < np.log(float(info.tiny)):
             raise ValueError(
                 f"the {what} at depth {depth} is about 10^{log_top / np.log(10):.0f}, below the "

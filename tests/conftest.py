@@ -11,3 +11,10 @@ import os
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.pop("MPLBACKEND", None)
+
+# Property tests (hypothesis) draw the same examples on every run: a test run is reproducible,
+# and CI cannot fail on a case that no earlier run saw. No example database on disk.
+from hypothesis import settings  # noqa: E402
+
+settings.register_profile("ntkbook", derandomize=True, database=None, print_blob=True)
+settings.load_profile("ntkbook")

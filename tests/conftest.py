@@ -9,6 +9,8 @@ shell would make the notebooks' figures vanish from their outputs.
 
 import os
 
+import pytest
+
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.pop("MPLBACKEND", None)
 
@@ -18,3 +20,25 @@ from hypothesis import settings  # noqa: E402
 
 settings.register_profile("ntkbook", derandomize=True, database=None, print_blob=True)
 settings.load_profile("ntkbook")
+
+
+@pytest.fixture
+def float64():
+    """JAX in float64 for the test (modules opt in with ``pytest.mark.usefixtures``)."""
+    import jax
+
+    old = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", True)
+    yield
+    jax.config.update("jax_enable_x64", old)
+
+
+@pytest.fixture
+def float32(float64):
+    """Run the test body in JAX's default float32, then restore the previous setting."""
+    import jax
+
+    old = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", False)
+    yield
+    jax.config.update("jax_enable_x64", old)

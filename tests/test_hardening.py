@@ -16,18 +16,8 @@ NET = MLP(3, 8, 1)
 P = NET.init(0)
 
 
-@pytest.fixture(autouse=True)
-def float64():
-    old = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", True)
-    yield
-    jax.config.update("jax_enable_x64", old)
-
-
-@pytest.fixture
-def float32(float64):
-    jax.config.update("jax_enable_x64", False)
-    yield
+# float64 unless a test asks for the float32 fixture (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("float64")
 
 
 # ------------------------------------------------------------------------------ precision

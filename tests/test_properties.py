@@ -24,22 +24,8 @@ FAST = settings(max_examples=25, deadline=None,
                                        HealthCheck.too_slow])
 
 
-@pytest.fixture(autouse=True)
-def float64():
-    """Tests run in float64 unless they ask for the ``float32`` fixture."""
-    old = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", True)
-    yield
-    jax.config.update("jax_enable_x64", old)
-
-
-@pytest.fixture
-def float32(float64):
-    """Run the test body in JAX's default float32, then restore the previous setting."""
-    old = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", False)
-    yield
-    jax.config.update("jax_enable_x64", old)
+# float64 unless a test asks for the float32 fixture (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("float64")
 
 
 def points(n_choices=(3, 7), d_choices=(1, 3), scale=(0.1, 10.0)):

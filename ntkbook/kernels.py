@@ -19,20 +19,32 @@ import numpy as np
 from ntkbook import _checks
 
 
-def _finite_result(out: jax.Array, what: str) -> jax.Array:
-    """Refuse (for concrete values) a result that overflowed the compute dtype."""
-    if not _checks.is_traced(out) and not bool(jnp.all(jnp.isfinite(out))):
+def _finite_result(out: Any, what: str) -> jax.Array:
+    """Refuse (for concrete values) a result that overflowed the compute dtype; concrete
+    (NumPy) results are returned as JAX arrays."""
+    if _checks.is_traced(out):
+        return out
+    with np.errstate(over="ignore", invalid="ignore"):
+        ok = np.all(np.isfinite(np.asarray(out)))
+    if not ok:
         raise ValueError(
             f"{what} overflows {out.dtype} (the result holds inf or NaN): rescale the inputs "
             "or call ntkbook.backend.enable_x64()"
         )
-    return out
+    return jnp.asarray(out)
+
+
+def _concrete(*arrays: Any) -> tuple[Any, ...]:
+    """Checked JAX arrays as NumPy arrays (same dtype) unless one is traced: concrete kernels
+    are computed in NumPy, which compiles nothing for each new shape."""
+    return arrays if _checks.is_traced(*arrays) else tuple(np.asarray(a) for a in arrays)
 
 
 def linear(x1: Any, x2: Any | None = None) -> jax.Array:
     """Linear kernel ``x1 . x2``; shape ``(n1, n2)``."""
-    a, b = _checks.pair(x1, x2)
-    return _finite_result(a @ b.T, "linear(x1, x2)")
+    a, b = _concrete(*_checks.pair(x1, x2))
+    with np.errstate(over="ignore", invalid="ignore"):  # (refused just below)
+        return _finite_result(a @ b.T, "linear(x1, x2)")
 
 
 def polynomial(x1: Any, x2: Any | None = None, degree: int = 2, c: float = 0.0) -> jax.Array:
@@ -42,29 +54,40 @@ def polynomial(x1: Any, x2: Any | None = None, degree: int = 2, c: float = 0.0) 
     """
     degree = _checks.integer(degree, "degree", 0, 10**6)
     c = _checks.positive(c, "c", strict=False, traced_ok=True)
-    a, b = _checks.pair(x1, x2)
-    return _finite_result((a @ b.T + c) ** degree, "polynomial(x1, x2)")
+    a, b = _concrete(*_checks.pair(x1, x2))
+    with np.errstate(over="ignore", invalid="ignore"):  # (refused just below)
+        return _finite_result((a @ b.T + c) ** degree, "polynomial(x1, x2)")
 
 
-@jax.jit
-def _sq_dists(a: jax.Array, b: jax.Array) -> jax.Array:
-    # from the differences, not |a|^2 + |b|^2 - 2 a.b (which cancels catastrophically away from
-    # the origin); XLA fuses the difference, square and sum, so no (n1, n2, d) array is formed
-    return jnp.sum((a[:, None, :] - b[None, :, :]) ** 2, axis=-1)
+def _sq_dists(a: Any, b: Any) -> Any:
+    """``|a_i - b_j|^2`` from the differences, shape ``(n1, n2)`` (not ``|a|^2 + |b|^2 - 2 a.b``,
+    which cancels catastrophically away from the origin). JAX arrays: XLA fuses the
+    difference, square and sum; NumPy arrays: rows in blocks, so that no large
+    ``(n1, n2, d)`` array is formed."""
+    if _checks.is_traced(a, b) or isinstance(a, jax.Array):
+        return jnp.sum((a[:, None, :] - b[None, :, :]) ** 2, axis=-1)
+    out = np.empty((a.shape[0], b.shape[0]), a.dtype)
+    block = max(1, 2**20 // max(1, b.size))  # about 2^20 differences at a time
+    for i in range(0, a.shape[0], block):
+        diff = a[i:i + block, None, :] - b[None, :, :]
+        out[i:i + block] = np.einsum("ijk,ijk->ij", diff, diff)
+    return out
 
 
 def _centred_pair(x1: Any, x2: Any | None) -> tuple[Any, Any]:
     """Checked inputs moved (in float64, before any cast to float32) so that their common mean
-    is at the origin: distances are unchanged, and float32 keeps their digits."""
+    is at the origin: distances are unchanged, and float32 keeps their digits. Concrete inputs
+    come back as NumPy arrays of the compute dtype, traced ones unchanged."""
     a, b = _checks.pair(x1, x2)
     if _checks.is_traced(a, b):
         return a, b
+    dtype = a.dtype
     a64 = np.asarray(x1, dtype=float)
     b64 = a64 if x2 is None else np.asarray(x2, dtype=float)
     centre = (a64.sum(0) + (0 if x2 is None else b64.sum(0))) / (
         a64.shape[0] + (0 if x2 is None else b64.shape[0]))
-    a = jnp.asarray(a64 - centre)
-    return (a, a) if x2 is None else (a, jnp.asarray(b64 - centre))
+    a = (a64 - centre).astype(dtype)
+    return (a, a) if x2 is None else (a, (b64 - centre).astype(dtype))
 
 
 def squared_distances(x1: Any, x2: Any | None = None) -> jax.Array:
@@ -86,7 +109,9 @@ def gaussian(x1: Any, x2: Any | None = None, bandwidth: float = 1.0) -> jax.Arra
     """
     bandwidth = _checks.positive(bandwidth, "bandwidth", squared=True, traced_ok=True)
     a, b = _centred_pair(x1, x2)
-    return jnp.exp(-_sq_dists(a, b) / (2 * bandwidth**2))
+    if _checks.is_traced(a, b, bandwidth):
+        return jnp.exp(-_sq_dists(jnp.asarray(a), jnp.asarray(b)) / (2 * bandwidth**2))
+    return jnp.asarray(np.exp(-_sq_dists(a, b) / (2 * bandwidth**2)))
 
 
 def _monomial_exponents(d: int, degree: int, with_constant: bool) -> list[tuple[int, ...]]:

@@ -26,15 +26,16 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ntkbook import _checks
 
 
 def _affinity(K: Any) -> jax.Array:
     k = _checks.square_symmetric(K, "K")
-    if bool(jnp.any(k < 0)):
+    if np.any(np.asarray(k) < 0):
         raise ValueError("K must hold non-negative affinities (found a negative entry)")
-    if bool(jnp.any(k.sum(1) <= 0)):
+    if np.any(np.asarray(k).sum(1) <= 0):
         raise ValueError("K must have a positive sum in every row (an isolated point has none)")
     return k
 
@@ -97,7 +98,7 @@ def diffusion_map(K: Any, n_components: int, t: float = 1) -> jax.Array:
     """
     t = _checks.positive(t, "t", strict=False)
     lam, psi = diffusion_eigenpairs(K, n_components)
-    if t != int(t) and bool(jnp.any(lam < 0)):
+    if t != int(t) and np.any(np.asarray(lam) < 0):
         raise ValueError(
             f"t must be an integer when P has negative eigenvalues among those kept, got {t}"
         )

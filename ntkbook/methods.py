@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+import scipy.linalg
 
 from ntkbook import _checks
 from ntkbook.dynamics import eigh_desc
@@ -46,15 +47,21 @@ def nadaraya_watson(k_test_train: Any, y: Any) -> jax.Array:
 
 def _solve_psd(k: jax.Array, rhs: jax.Array, ridge: float, name: str) -> jax.Array:
     """``(k + ridge I)^{-1} rhs`` by Cholesky; a matrix that is not numerically positive
-    definite is refused (for concrete values; traced ones give NaN there instead)."""
-    a = k + ridge * jnp.eye(k.shape[0], dtype=k.dtype)
-    chol = jnp.linalg.cholesky(a)
-    if not _checks.is_traced(chol) and not bool(jnp.all(jnp.isfinite(chol))):
-        raise ValueError(f"{name} + ridge * I must be positive definite (try a ridge > 0)")
-    out = jax.scipy.linalg.cho_solve((chol, True), rhs)
-    if not _checks.is_traced(out) and not bool(jnp.all(jnp.isfinite(out))):
+    definite is refused (for concrete values, solved by SciPy's LAPACK in their own dtype with
+    nothing to compile; traced ones, solved by JAX, give NaN there instead)."""
+    if _checks.is_traced(k, rhs, ridge):
+        a = k + ridge * jnp.eye(k.shape[0], dtype=k.dtype)
+        return jax.scipy.linalg.cho_solve((jnp.linalg.cholesky(a), True), rhs)
+    a = np.asarray(k) + ridge * np.eye(k.shape[0], dtype=k.dtype)
+    try:
+        factor = scipy.linalg.cho_factor(a, lower=True, check_finite=False)
+    except np.linalg.LinAlgError:
+        raise ValueError(f"{name} + ridge * I must be positive definite (try a ridge > 0)") \
+            from None
+    out = scipy.linalg.cho_solve(factor, np.asarray(rhs), check_finite=False)
+    if not np.all(np.isfinite(out)):
         raise ValueError(f"{name} + ridge * I is too ill-conditioned to solve (try a larger ridge)")
-    return out
+    return jnp.asarray(out)
 
 
 def kernel_ridge_coefficients(k_train: Any, y: Any, ridge: float) -> jax.Array:

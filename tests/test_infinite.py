@@ -110,3 +110,26 @@ def test_float32_kernels_match_float64(activation):
         assert a.dtype == f32
         # the angle comes from 1 - rho without cancellation: float32 accuracy everywhere
         np.testing.assert_allclose(np.asarray(a, np.float64), b, rtol=0, atol=1e-5 * abs(b).max())
+
+
+@pytest.mark.parametrize("activation", ["relu", "erf"])
+@pytest.mark.parametrize("precision", ["float32", "float64"])
+def test_concrete_numpy_path_matches_traced_jax_path(request, activation, precision):
+    # concrete inputs run the recursion in NumPy, traced ones (here under jit) in JAX: same
+    # dtype, and the same values up to the rounding of each backend's elementwise functions
+    request.getfixturevalue(precision)
+    dtype = np.dtype(precision)
+    x = np.random.default_rng(4).normal(size=(30, 3)) * np.array([1.0, 0.1, 3.0])
+    kw = dict(depth=5, activation=activation, w_std=1.3, b_std=0.2)
+    for square, args in ((True, (x,)), (False, (x[:11], x[7:]))):
+        plain = nngp_ntk(*args, **kw)
+        traced = jax.jit(lambda *a: nngp_ntk(*a, **kw))(*args)
+        for p, t in zip(plain, traced):
+            assert p.dtype == t.dtype == dtype
+            tol = 2e-6 if dtype == np.float32 else 1e-13
+            np.testing.assert_allclose(p, t, rtol=tol, atol=tol * np.abs(t).max())
+    got = infinite.h_infinity(x)
+    want = jax.jit(infinite.h_infinity)(x)
+    assert got.dtype == want.dtype == dtype
+    tol = 2e-6 if dtype == np.float32 else 1e-13
+    np.testing.assert_allclose(got, want, rtol=0, atol=tol * np.abs(want).max())

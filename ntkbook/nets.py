@@ -176,5 +176,12 @@ def centered(f: Callable, params0: Any, alpha: float = 1.0) -> Callable:
 
 
 def param_norm(params: Any) -> jax.Array:
-    """Euclidean norm of all parameters stacked into one vector."""
-    return jnp.sqrt(sum(jnp.sum(p**2) for p in jax.tree_util.tree_leaves(params)))
+    """Euclidean norm of all parameters stacked into one vector (concrete parameters: summed
+    by NumPy, so that a new architecture compiles nothing)."""
+    leaves = jax.tree_util.tree_leaves(params)
+    if _checks.is_traced(leaves):
+        return jnp.sqrt(sum(jnp.sum(p**2) for p in leaves))
+    arrays = [np.asarray(p) for p in leaves]
+    dtype = np.result_type(*arrays) if arrays else np.dtype(_checks.compute_dtype())
+    total = sum(float(np.sum(np.square(a, dtype=np.float64))) for a in arrays)
+    return jnp.asarray(np.sqrt(total), dtype=dtype)

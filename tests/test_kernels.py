@@ -79,3 +79,20 @@ def test_random_features_are_consistent_across_inputs():
     a = random_fourier_features(X, 100, 1.0, key=3)
     b = random_fourier_features(X[:5], 100, 1.0, key=3)
     np.testing.assert_allclose(a[:5], b)
+
+
+def test_squared_distances_in_blocks_against_scipy_and_the_traced_path():
+    # concrete inputs run in NumPy, rows in blocks (here 6 blocks of 52 rows); traced ones in JAX
+    import jax
+    from scipy.spatial.distance import cdist
+
+    from ntkbook.kernels import squared_distances
+
+    a, b = RNG.normal(size=(300, 50)) + 5.0, RNG.normal(size=(400, 50)) + 5.0
+    want = cdist(a, b, "sqeuclidean")
+    got = squared_distances(a, b)
+    assert got.shape == (300, 400)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    np.testing.assert_allclose(jax.jit(squared_distances)(a, b), want, rtol=1e-12)
+    np.testing.assert_allclose(jax.jit(lambda u: gaussian(u, bandwidth=3.0))(a),
+                               gaussian(a, bandwidth=3.0), rtol=1e-12)

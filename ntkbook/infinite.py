@@ -367,6 +367,9 @@ def nngp_ntk(
     ``b_std``) is finite everywhere, the diagonal included. A kernel whose values lie outside
     the float range (e.g. ReLU with ``w_std = 1`` at depth 200 in float32: ``2^-200``) is
     refused with a ``ValueError`` instead of returning zeros or ``inf``.
+
+    Concrete inputs run the recursion in NumPy (nothing to compile for a new size or depth);
+    traced ones (under ``jax.jit``, ``jax.grad``) run the same code in JAX.
     """
     depth = _checks.integer(depth, "depth", 0, _checks.MAX_DEPTH)
     return _kernels(x1, x2, depth, activation, w_std, b_std, 0)

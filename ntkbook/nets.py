@@ -10,6 +10,8 @@ dynamics) differ: only the NTK parameterisation has a finite kernel limit at a f
 
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -142,12 +144,39 @@ def mlp_init(net: MLP, key: Any) -> Params:
     sizes = net.sizes
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):
         key, kw, kb = jax.random.split(key, 3)
-        w = jax.random.normal(kw, (n_in, n_out))
-        b = jax.random.normal(kb, (n_out,))
+        w = _normal(kw, (n_in, n_out))
+        b = _normal(kb, (n_out,))
         if net.parameterization == "standard":
             w, b = w * net.w_std / n_in**0.5, b * net.b_std
         params.append((w, b))
     return params
+
+
+_MIN_DRAW = 4096  # every draw of up to 4096 numbers shares one compiled program
+
+
+def _normal(key: Any, shape: tuple[int, ...]) -> jax.Array:
+    """``jax.random.normal(key, shape)``, bit for bit, with few compilations.
+
+    JAX's threefry generator (partitionable, its default) gives entry ``i`` of a draw a value
+    that depends only on ``key`` and ``i``, so the draw is the first ``prod(shape)`` numbers of
+    a 1-D draw of any longer length: we draw a power-of-two length (at least ``_MIN_DRAW``), so
+    layers of many shapes share a few compiled programs instead of one each. Traced or typed
+    keys, or another generator, take ``jax.random.normal`` directly.
+    """
+    n = math.prod(shape)
+    raw_threefry = (jax.config.jax_default_prng_impl == "threefry2x32"
+                    and not jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key))
+    if _checks.is_traced(key) or not raw_threefry or not jax.config.jax_threefry_partitionable:
+        return jax.random.normal(key, shape)
+    size = max(_MIN_DRAW, 1 << (n - 1).bit_length())
+    # sliced in NumPy: slicing a JAX array would compile a program per shape again
+    return jnp.asarray(np.asarray(_normal_flat(key, size))[:n].reshape(shape))
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _normal_flat(key: Any, size: int) -> jax.Array:
+    return jax.random.normal(key, (size,))
 
 
 def mlp_apply(net: MLP, params: Params, x: Any) -> jax.Array:

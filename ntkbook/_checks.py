@@ -38,6 +38,13 @@ def _is_tracer(x: Any) -> bool:
     return isinstance(x, jax.core.Tracer)
 
 
+def namespace(*arrays: Any) -> Any:
+    """``jax.numpy`` when any of ``arrays`` is a JAX array (or tracer), else ``numpy``: code
+    written once for both runs concrete inputs in NumPy (nothing to compile for a new shape)
+    and traced ones (``jax.jit``, ``jax.grad``) in JAX."""
+    return jnp if any(isinstance(a, jax.Array) for a in arrays) else np
+
+
 def is_traced(*xs: Any) -> bool:
     """Whether any of ``xs`` (or a leaf of it) is a JAX tracer."""
     return any(_is_tracer(leaf) for x in xs for leaf in jax.tree_util.tree_leaves(x))

@@ -33,24 +33,17 @@ ACTIVATIONS = ("relu", "erf")
 _NEG_INF = -np.inf
 
 
-def _ns(*arrays: Any) -> Any:
-    """The array namespace of the recursion: ``jax.numpy`` when any input is a JAX array (or
-    tracer), else ``numpy``. The helpers below are written once for both: concrete kernels run
-    in NumPy, which compiles nothing, and traced ones (``jax.grad``, ``jit``) in JAX."""
-    return jnp if any(isinstance(a, jax.Array) for a in arrays) else np
-
-
 def _safe_sqrt(x: jax.Array) -> jax.Array:
     """``sqrt(max(x, 0))`` with a zero (not infinite) derivative at 0, so that ``jax.grad``
     through a zero gap (the diagonal, ``rho = 1``) gives finite values."""
-    xp = _ns(x)
+    xp = _checks.namespace(x)
     pos = x > 0
     return xp.where(pos, xp.sqrt(xp.where(pos, x, 1.0)), 0.0)
 
 
 def _safe_log(x: jax.Array) -> jax.Array:
     """``log x`` for ``x >= 0`` (``-inf`` at 0) whose derivative at 0 is 0, not NaN."""
-    xp = _ns(x)
+    xp = _checks.namespace(x)
     pos = x > 0
     return xp.where(pos, xp.log(xp.where(pos, x, 1.0)), _NEG_INF)
 
@@ -58,7 +51,7 @@ def _safe_log(x: jax.Array) -> jax.Array:
 def _t_minus_sin(t: jax.Array, sin: jax.Array) -> jax.Array:
     """``t - sin t`` for ``t`` in ``[0, pi]`` (``sin`` given), accurate for small ``t`` (Taylor
     series below 0.5, where the subtraction would cancel)."""
-    xp = _ns(t)
+    xp = _checks.namespace(t)
     t2 = t * t
     series = t * t2 * (1 / 6 - t2 * (1 / 120 - t2 * (1 / 5040 - t2 * (
         1 / 362880 - t2 * (1 / 39916800.0 - t2 / 6227020800.0)))))
@@ -73,7 +66,7 @@ _ACOS_POLY = (1.5707963050, -0.2145988016, 0.0889789874, -0.0501743046,
 def _arccos(x: jax.Array) -> jax.Array:
     """``arccos`` on ``[-1, 1]`` (float32: A&S 4.4.46, absolute error <= 2e-8; float64: the exact
     ``2 arctan(sqrt((1 - x)/(1 + x)))``)."""
-    xp = _ns(x)
+    xp = _checks.namespace(x)
     if x.dtype != xp.float32:
         return 2 * xp.arctan(xp.sqrt((1 - x) / (1 + x)))
     a = xp.abs(x)
@@ -92,7 +85,7 @@ def _angle(u: jax.Array) -> jax.Array:
     rounding), much faster than XLA's CPU ``arccos``/``arctan2``. float64: the exact
     ``2 arctan(sqrt(u / (2 - u)))``.
     """
-    xp = _ns(u)
+    xp = _checks.namespace(u)
     if u.dtype != xp.float32:
         den = xp.maximum(_safe_sqrt(2.0 - u), 1e-300)
         return 2 * xp.arctan(_safe_sqrt(u) / den)
@@ -114,7 +107,7 @@ def _relu_expectations(q1, q2, c, g, log_s):
     ``sqrt(d1 d2) - k``, ``E[step(u) step(v)]`` (absolute) and the log-unit of the first
     three. The angle comes from the gap (``1 - rho = g / sqrt(q1 q2)``), never from
     ``arccos(rho)``, so it is exact at ``rho = 1`` and accurate near it."""
-    xp = _ns(q1, q2, c, g)
+    xp = _checks.namespace(q1, q2, c, g)
     n = xp.sqrt(q1 * q2)
     pos = n > 0
     u = xp.clip(xp.where(pos, g / xp.where(pos, n, 1.0), 1.0), 0.0, 2.0)  # 1 - rho
@@ -141,7 +134,7 @@ def _erf_expectations(q1, q2, c, g, log_s):
     the ratio of the variances and is even in ``delta = log(q1 / q2) / 2``: for small
     ``delta``, where it would cancel, it is the series ``A delta^2 + B delta^4`` fitted to its
     values at two reference ratios."""
-    xp = _ns(q1, q2, c, g)
+    xp = _checks.namespace(q1, q2, c, g)
     shrink = xp.exp(xp.minimum(log_s, 0.0))  # values / r
     eps = xp.exp(-xp.maximum(log_s, 0.0))  # 1 / r
     q1s, q2s, cs, gs = q1 * shrink, q2 * shrink, c * shrink, g * shrink
@@ -188,14 +181,14 @@ def _erf_expectations(q1, q2, c, g, log_s):
 
 def _relu_diag_kdot(q, log_s):
     """``E[step(u)^2] = 1/2`` (``1/4`` for a zero variance, as the matrix formula gives)."""
-    xp = _ns(q)
+    xp = _checks.namespace(q)
     return xp.where(q > 0, 0.5, 0.25)
 
 
 def _erf_diag_kdot(q, log_s):
     """``E[erf'(u)^2] = 4/pi / sqrt(1 + 4q)``, in the scaled form of
     :func:`_erf_expectations`."""
-    xp = _ns(q)
+    xp = _checks.namespace(q)
     qs = q * xp.exp(xp.minimum(log_s, 0.0))
     eps = xp.exp(-xp.maximum(log_s, 0.0))
     dd = eps * eps + 2 * eps * (qs + qs)
@@ -210,7 +203,7 @@ def _mix(log_a, log_b):
     """``(alpha, beta, log_m)`` with ``alpha = exp(log_a - log_m)``, ``beta = exp(log_b -
     log_m)``, ``log_m = max(log_a, log_b)``: a sum ``e^log_a X + e^log_b`` in units
     ``e^log_m``."""
-    xp = _ns(log_a, log_b)
+    xp = _checks.namespace(log_a, log_b)
     log_m = xp.maximum(log_a, log_b)
     log_m = xp.where(xp.isfinite(log_m), log_m, 0.0)
     return xp.exp(log_a - log_m), xp.exp(log_b - log_m), log_m
@@ -221,7 +214,7 @@ def _affine(a1, a2, k, gap, alpha, beta):
     ``sqrt(q1' q2') - c'``, written without cancellation:
     ``alpha (sqrt(d1 d2) - k) + beta (sqrt(a1) - sqrt(a2))^2 / (sqrt(q1' q2') + sqrt(a1 a2) +
     beta)`` with ``a = alpha d``."""
-    xp = _ns(a1, a2, k, gap)
+    xp = _checks.namespace(a1, a2, k, gap)
     a1, a2 = alpha * a1, alpha * a2
     q1, q2 = a1 + beta, a2 + beta
     c = alpha * k + beta
@@ -232,7 +225,7 @@ def _affine(a1, a2, k, gap, alpha, beta):
 
 
 def _renormalise(q1, q2, c, g, log_m):
-    xp = _ns(q1, q2, c, g)
+    xp = _checks.namespace(q1, q2, c, g)
     m = xp.maximum(xp.max(q1), xp.max(q2))
     m = xp.where(m > 0, m, 1.0)
     return q1 / m, q2 / m, c / m, g / m, log_m + xp.log(m)
@@ -242,7 +235,7 @@ def _recursion(x1, x2, depth, activation, w_std, b_std, square=False, frozen=0):
     """The recursion in normalised form: returns ``(S, log_s, T, log_t)`` with
     ``nngp = S exp(log_s)`` and ``ntk = T exp(log_t)``; the largest diagonal entry of ``S``
     and ``T`` is 1, so no layer can overflow or underflow whatever the depth or scales."""
-    xp = _ns(x1, x2)
+    xp = _checks.namespace(x1, x2)
     d = x1.shape[1]
     log_w2 = xp.log(w_std**2)
     log_b2 = _safe_log(b_std**2)
@@ -417,7 +410,7 @@ def h_infinity(x1: Any, x2: Any | None = None) -> jax.Array:
 
 
 def _h_infinity(a, b, same):
-    xp = _ns(a, b)
+    xp = _checks.namespace(a, b)
     dot = a @ b.T
     norm = xp.sqrt(xp.sum(a**2, 1)[:, None] * xp.sum(b**2, 1)[None, :])
     rho = xp.clip(dot / xp.where(norm > 0, norm, 1.0), -1.0, 1.0)

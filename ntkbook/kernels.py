@@ -24,9 +24,7 @@ def _finite_result(out: Any, what: str) -> jax.Array:
     (NumPy) results are returned as JAX arrays."""
     if _checks.is_traced(out):
         return out
-    with np.errstate(over="ignore", invalid="ignore"):
-        ok = np.all(np.isfinite(np.asarray(out)))
-    if not ok:
+    if not np.all(np.isfinite(np.asarray(out))):
         raise ValueError(
             f"{what} overflows {out.dtype} (the result holds inf or NaN): rescale the inputs "
             "or call ntkbook.backend.enable_x64()"
@@ -64,7 +62,7 @@ def _sq_dists(a: Any, b: Any) -> Any:
     which cancels catastrophically away from the origin). JAX arrays: XLA fuses the
     difference, square and sum; NumPy arrays: rows in blocks, so that no large
     ``(n1, n2, d)`` array is formed."""
-    if _checks.is_traced(a, b) or isinstance(a, jax.Array):
+    if _checks.namespace(a, b) is jnp:
         return jnp.sum((a[:, None, :] - b[None, :, :]) ** 2, axis=-1)
     out = np.empty((a.shape[0], b.shape[0]), a.dtype)
     block = max(1, 2**20 // max(1, b.size))  # about 2^20 differences at a time
